@@ -1,0 +1,47 @@
+/**
+ * The tensor runtime: tfjs on the wasm backend (XNNPACK + SIMD), initialised once.
+ * Importing this module (not '@tensorflow/tfjs-core' directly) guarantees gradients are
+ * registered, including Aegis's fast Conv2D gradient.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerConvGradients } from './conv-gradients.js';
+
+export { tf };
+
+export type BackendName = 'wasm' | 'cpu';
+
+let ready: Promise<BackendName> | undefined;
+
+/**
+ * Starts the runtime once (later calls return the same promise). Prefers wasm; if it
+ * cannot start, falls back to the pure-JS cpu backend with one warning.
+ * AEGIS_BACKEND=cpu forces the cpu backend (used by tests that compare backends).
+ */
+export function initRuntime(preferred?: BackendName): Promise<BackendName> {
+  ready ??= start(preferred ?? (process.env.AEGIS_BACKEND as BackendName | undefined) ?? 'wasm');
+  return ready;
+}
+
+async function start(preferred: BackendName): Promise<BackendName> {
+  tf.env().set('PROD', true); // no per-op NaN checks or debug logging
+  registerConvGradients();
+  if (preferred === 'wasm') {
+    try {
+      if (await tf.setBackend('wasm')) {
+        await tf.ready();
+        return 'wasm';
+      }
+    } catch (error) {
+      process.emitWarning(
+        `aegis: the wasm backend could not start (${(error as Error).message}); using the slower cpu backend`,
+      );
+    }
+  }
+  await tf.setBackend('cpu');
+  await tf.ready();
+  return 'cpu';
+}

@@ -1,0 +1,63 @@
+/**
+ * The report document: one JSON per run, versioned. Other report-producing features
+ * (membership, extraction, poisoning, …) add attacks to the same `attacks[]` list with
+ * their own row fields, so readers must tolerate extra keys.
+ */
+import type { ThreatModel } from '../core/threat-model.js';
+
+export const REPORT_SCHEMA = 'aegis.report/1';
+
+export interface ReportRow {
+  eps?: number;
+  accuracy?: number;
+  successRate?: number;
+  meanPerturbation?: number;
+  queries?: number;
+  seconds?: number;
+  [metric: string]: number | undefined;
+}
+
+export interface ReportExamples {
+  shape: number[];
+  eps: number;
+  /** Flat values per example, rounded for size. */
+  clean: number[][];
+  adversarial: number[][];
+  labels: number[];
+  cleanPredictions: number[];
+  adversarialPredictions: number[];
+}
+
+export interface ReportAttack {
+  name: string;
+  title: string;
+  citation: string;
+  /** MITRE ATLAS technique id, e.g. AML.T0043.000. */
+  atlas: string;
+  atlasName: string;
+  threatModel: ThreatModel;
+  threatModelText: string;
+  rows: ReportRow[];
+  examples?: ReportExamples;
+}
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  tool: { name: 'aegis'; version: string };
+  createdAt: string;
+  /** Command line or API call that produced it. */
+  command?: string;
+  seed: number;
+  runtime: { backend: string; node: string };
+  model: {
+    name: string;
+    source?: string;
+    sha256?: string;
+    access: string;
+    inputShape: number[];
+    numClasses: number;
+  };
+  dataset: { name: string; source?: string; size: number; shape: number[]; classNames: string[] };
+  clean: { accuracy: number; size: number };
+  attacks: ReportAttack[];
+}
