@@ -4,8 +4,12 @@
  * registered, including Aegis's fast Conv2D gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+// tfjs-core's own register_all_gradients / register_all_chained_ops are ESM-only files that
+// Node cannot load (extensionless and directory imports). tfjs-layers' CommonJS bundle
+// registers the same stock gradients on import; load it here so they are always registered
+// before Aegis's own Conv2D gradient replaces the stock one. Chained ops stay unregistered:
+// use the functional ops (tf.reshape(x, s)).
+import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerConvGradients } from './conv-gradients.js';
