@@ -1,0 +1,59 @@
+/** Flag parsers shared by the subcommands: each throws AegisInputError on bad input. */
+import { AegisInputError } from '../core/errors.js';
+import { NORMS, type Norm } from '../core/threat-model.js';
+
+export function parseNumberList(flag: string, text: string): number[] {
+  const values = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v))) {
+    throw new AegisInputError(`${flag} takes a comma-separated list of numbers, got '${text}'`);
+  }
+  return values;
+}
+
+export function parseNonNegativeList(flag: string, text: string): number[] {
+  const values = parseNumberList(flag, text);
+  const negative = values.find((v) => v < 0);
+  if (negative !== undefined) throw new AegisInputError(`${flag}: ${negative} is negative`);
+  return values;
+}
+
+export function parsePositiveInt(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new AegisInputError(`${flag} takes a positive whole number, got '${text}'`);
+  }
+  return value;
+}
+
+export function parseNonNegativeInt(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new AegisInputError(`${flag} takes a whole number ≥ 0, got '${text}'`);
+  }
+  return value;
+}
+
+export function parsePositiveNumber(flag: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new AegisInputError(`${flag} takes a positive number, got '${text}'`);
+  return value;
+}
+
+export function parseNorm(text: string): Norm {
+  const norm = text.toLowerCase().replace('-', '');
+  if (!(NORMS as readonly string[]).includes(norm)) {
+    throw new AegisInputError(`--norm must be one of ${NORMS.join(', ')}, got '${text}'`);
+  }
+  return norm as Norm;
+}
+
+export function parseNameList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s.length > 0);
+}
