@@ -26,6 +26,18 @@ export interface ReportExamples {
   labels: number[];
   cleanPredictions: number[];
   adversarialPredictions: number[];
+  /** Names of the features of rank-1 (tabular) examples, for the feature-change table. */
+  featureNames?: string[];
+}
+
+/** A line chart an attack wants in the report (ROC curve, fidelity vs queries, …). */
+export interface ReportChart {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  series: { name: string; points: { x: number; y: number }[] }[];
+  logX?: boolean;
+  logY?: boolean;
 }
 
 export interface ReportAttack {
@@ -39,6 +51,7 @@ export interface ReportAttack {
   threatModelText: string;
   rows: ReportRow[];
   examples?: ReportExamples;
+  charts?: ReportChart[];
 }
 
 export interface Report {
