@@ -1,0 +1,169 @@
+/**
+ * Scaffolding shared by the white-box evasion attacks (FGSM, PGD, C&W, DeepFool): input
+ * checks, batching, and turning adversarial inputs into one row per budget. Minimum-norm
+ * attacks are run once and their result is clipped to each budget (Foolbox 3 semantics).
+ */
+import { AegisInputError } from '../../core/errors.js';
+import { tf } from '../../core/runtime.js';
+import type { Norm, ThreatModel } from '../../core/threat-model.js';
+import type { Model } from '../../models/model.js';
+import { pickExamplePairs, projectToBudget, scoreBudget } from './budget-rows.js';
+import {
+  type AttackOptions,
+  atlasTechnique,
+  type EvasionAttack,
+  type EvasionResult,
+  type EvasionRow,
+  type ExamplePairs,
+  type LabeledBatch,
+} from './evasion-attack.js';
+
+type AttackInfo = Pick<EvasionAttack, 'name' | 'title' | 'citation' | 'norms'>;
+
+/** Checks data, labels and threat model against the attack; throws AegisInputError naming the problem. */
+export function checkEvasionInputs(attack: AttackInfo, model: Model, data: LabeledBatch, threat: ThreatModel): void {
+  const n = data.x.shape[0] ?? 0;
+  const who = `attack '${attack.name}'`;
+  if (n === 0) throw new AegisInputError(`${who}: no examples to attack`);
+  if (data.y.length !== n) throw new AegisInputError(`${who}: ${n} examples but ${data.y.length} labels`);
+  const expected = model.info.inputShape;
+  const got = data.x.shape.slice(1);
+  if (expected.length !== got.length || expected.some((d, i) => d > 0 && d !== got[i])) {
+    throw new AegisInputError(
+      `${who}: examples have shape [${got}] but model '${model.info.name}' expects [${expected}]`,
+    );
+  }
+  const k = model.info.numClasses;
+  for (let i = 0; i < n; i++) {
+    const label = data.y[i] ?? -1;
+    if (!(label >= 0 && label < k)) {
+      throw new AegisInputError(`${who}: label ${label} of example ${i} is outside [0, ${k - 1}]`);
+    }
+  }
+  if (!attack.norms.includes(threat.norm)) {
+    throw new AegisInputError(`${who} supports ${attack.norms.join(', ')} only, not ${threat.norm}`);
+  }
+  if (threat.epsilons.length === 0) throw new AegisInputError(`${who}: give at least one budget (eps)`);
+  if (threat.targeted) throw new AegisInputError(`${who}: targeted attacks are not supported (untargeted only)`);
+}
+
+/** A positive integer option, or its default; throws AegisInputError naming the option otherwise. */
+export function positiveInt(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) throw new AegisInputError(`option ${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** [start, size] of each batch. */
+export function batchRanges(n: number, batchSize: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < n; start += batchSize) out.push([start, Math.min(batchSize, n - start)]);
+  return out;
+}
+
+/** Seconds since `t0` (a performance.now() value). */
+export function secondsSince(t0: number): number {
+  return (performance.now() - t0) / 1000;
+}
+
+/** Concatenates batch results along the batch axis and disposes the parts. */
+export function concatBatches(parts: tf.Tensor[]): tf.Tensor {
+  const all = tf.concat(parts, 0);
+  for (const p of parts) p.dispose();
+  return all;
+}
+
+/**
+ * Collects one row per budget, in the order budgets are added, and keeps clean/adversarial
+ * pairs for the largest budget.
+ */
+export class RowCollector {
+  readonly rows: EvasionRow[] = [];
+  examples: ExamplePairs | undefined;
+  private readonly exampleEps: number;
+
+  constructor(
+    private readonly model: Model,
+    private readonly data: LabeledBatch,
+    private readonly threat: ThreatModel,
+    private readonly cleanPredictions: Int32Array,
+    private readonly keepExamples: number,
+  ) {
+    this.exampleEps = Math.max(...threat.epsilons);
+  }
+
+  /** Scores `xAdv` for budget `eps` (white-box: no queries). Does not dispose `xAdv`. */
+  async add(eps: number, xAdv: tf.Tensor, gradients: number, seconds: number): Promise<void> {
+    const { model, data, threat, cleanPredictions } = this;
+    const { row, adversarialPredictions } = await scoreBudget({
+      model,
+      x: data.x,
+      xAdv,
+      y: data.y,
+      cleanPredictions,
+      eps,
+      norm: threat.norm,
+      queries: 0,
+      gradients,
+      seconds,
+    });
+    this.rows.push(row);
+    if (this.examples === undefined && eps === this.exampleEps && this.keepExamples > 0) {
+      this.examples = pickExamplePairs({
+        x: data.x,
+        xAdv,
+        y: data.y,
+        cleanPredictions,
+        adversarialPredictions,
+        eps,
+        count: this.keepExamples,
+      });
+    }
+  }
+
+  result(attack: AttackInfo): EvasionResult {
+    const out: EvasionResult = {
+      attack: attack.name,
+      title: attack.title,
+      citation: attack.citation,
+      atlas: atlasTechnique('gradients'),
+      threatModel: this.threat,
+      rows: this.rows,
+    };
+    if (this.examples) out.examples = this.examples;
+    return out;
+  }
+}
+
+/**
+ * Rows of a minimum-norm attack: its one adversarial per example is projected onto each
+ * budget ball (and the domain) and scored there. Every row reports the whole run's
+ * gradients and seconds, since one run serves all budgets.
+ */
+export async function minimumNormRows(
+  collector: RowCollector,
+  x: tf.Tensor,
+  xAdv: tf.Tensor,
+  threat: ThreatModel,
+  norm: Norm,
+  gradients: number,
+  seconds: number,
+): Promise<void> {
+  for (const eps of threat.epsilons) {
+    const clipped = projectToBudget(x, xAdv, eps, norm, threat.inputRange);
+    try {
+      await collector.add(eps, clipped, gradients, seconds);
+    } finally {
+      clipped.dispose();
+    }
+  }
+}
+
+/** Options every white-box attack reads. */
+export function commonOptions(options: AttackOptions): { batchSize: number; keepExamples: number } {
+  const keepExamples = options.keepExamples ?? 8;
+  if (!Number.isInteger(keepExamples) || keepExamples < 0) {
+    throw new AegisInputError(`option keepExamples must be a non-negative integer, got ${keepExamples}`);
+  }
+  return { batchSize: positiveInt(options.batchSize, 100, 'batchSize'), keepExamples };
+}
