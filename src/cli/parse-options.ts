@@ -39,7 +39,8 @@ export function parseNonNegativeInt(flag: string, text: string): number {
 
 export function parsePositiveNumber(flag: string, text: string): number {
   const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new AegisInputError(`${flag} takes a positive number, got '${text}'`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new AegisInputError(`${flag} takes a positive number, got '${text}'`);
   return value;
 }
 

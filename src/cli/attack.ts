@@ -1,0 +1,8 @@
+/** `aegis attack <family>`: one subcommand per attack family. */
+import type { Command } from 'commander';
+import { registerEvasionCommand } from './attack-evasion.js';
+
+export function registerAttackCommand(program: Command): void {
+  const attack = program.command('attack').description('run attacks against a model and write a report');
+  registerEvasionCommand(attack);
+}

@@ -1,0 +1,46 @@
+/**
+ * The `aegis` command. Each subcommand lives in its own file and only parses flags,
+ * calls the library and prints; user-fixable errors exit with code 2 and one message.
+ */
+import { Command, CommanderError } from 'commander';
+import { isInputError } from '../core/errors.js';
+import { packageVersion } from '../core/version.js';
+import { registerAttackCommand } from './attack.js';
+import { registerDemoCommand } from './demo.js';
+import { registerTrainCommand } from './train.js';
+
+export const USAGE_EXIT_CODE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('aegis')
+    .description('Attack and defend machine-learning models; ML detectors for defenders.')
+    .version(packageVersion())
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerDemoCommand(program);
+  registerTrainCommand(program);
+  registerAttackCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed.
+      return error.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
+    }
+    if (isInputError(error)) {
+      process.stderr.write(`aegis: ${error.message}\n`);
+      return USAGE_EXIT_CODE;
+    }
+    throw error;
+  }
+}
+
+const isEntryPoint = process.argv[1] && /(?:main\.ts|aegis(?:\.js)?)$/.test(process.argv[1]);
+if (isEntryPoint) {
+  process.exitCode = await main(process.argv);
+}
