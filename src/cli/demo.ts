@@ -4,6 +4,7 @@
  * the evasion suite — white-box and black-box, L-inf and L2, three budgets each — write
  * the report and print the table.
  */
+
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { EvasionResult } from '../attacks/evasion/evasion-attack.js';
@@ -17,6 +18,7 @@ import { trainingSummary } from '../models/train.js';
 import { trainClassifier } from '../models/train-classifier.js';
 import { buildReport } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
+import { cliOutput } from './io.js';
 import { parseNonNegativeInt, parsePositiveInt } from './parse-options.js';
 import { createProgress } from './progress.js';
 
@@ -38,7 +40,7 @@ interface DemoFlags {
 
 async function defaultModel(flags: DemoFlags, seed: number): Promise<TfjsModel> {
   if (!flags.retrain && existsSync(flags.modelDir)) {
-    process.stderr.write(`using the cached default model in ${flags.modelDir} (--retrain to train it again)\n`);
+    cliOutput().err(`using the cached default model in ${flags.modelDir} (--retrain to train it again)\n`);
     return loadTfjsModel(flags.modelDir);
   }
   const train = await loadFashionMnist({ split: 'train', source: 'bundled' });
@@ -49,7 +51,7 @@ async function defaultModel(flags: DemoFlags, seed: number): Promise<TfjsModel> 
     earlyStopping: { patience: 2 },
     progress: true,
   };
-  process.stderr.write(`training the small CNN on ${train.shape[0]} bundled Fashion-MNIST images…\n`);
+  cliOutput().err(`training the small CNN on ${train.shape[0]} bundled Fashion-MNIST images…\n`);
   const { model, result } = await trainClassifier('cnn', train, { ...options, name: 'fashion-mnist-cnn' });
   await saveTfjsModel(model, flags.modelDir, { training: trainingSummary(result, options, train) });
   return loadTfjsModel(flags.modelDir); // reload so the report carries the saved files' SHA-256
@@ -71,7 +73,7 @@ export function registerDemoCommand(program: Command): void {
       const backend = await initRuntime();
       const model = await defaultModel(flags, seed);
       const test = await loadFashionMnist({ split: 'test', source: 'bundled' });
-      process.stderr.write(
+      cliOutput().err(
         `clean accuracy on the ${test.shape[0]} bundled test images: ${(await evaluateAccuracy(model, test)).toFixed(4)}\n`,
       );
       const data = slice(test, 0, parsePositiveInt('--limit', flags.limit));

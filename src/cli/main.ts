@@ -2,11 +2,13 @@
  * The `aegis` command. Each subcommand lives in its own file and only parses flags,
  * calls the library and prints; user-fixable errors exit with code 2 and one message.
  */
+
 import { Command, CommanderError } from 'commander';
 import { isInputError } from '../core/errors.js';
 import { packageVersion } from '../core/version.js';
 import { registerAttackCommand } from './attack.js';
 import { registerDemoCommand } from './demo.js';
+import { cliOutput } from './io.js';
 import { registerTrainCommand } from './train.js';
 
 export const USAGE_EXIT_CODE = 2;
@@ -16,7 +18,8 @@ export function buildProgram(): Command {
     .description('Attack and defend machine-learning models; ML detectors for defenders.')
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => cliOutput().out(s), writeErr: (s) => cliOutput().err(s) });
   registerDemoCommand(program);
   registerTrainCommand(program);
   registerAttackCommand(program);
@@ -33,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : USAGE_EXIT_CODE;
     }
     if (isInputError(error)) {
-      process.stderr.write(`aegis: ${error.message}\n`);
+      cliOutput().err(`aegis: ${error.message}\n`);
       return USAGE_EXIT_CODE;
     }
     throw error;

@@ -1,4 +1,5 @@
 /** `aegis train`: train a classifier (default: the small CNN on the bundled Fashion-MNIST). */
+
 import type { Command } from 'commander';
 import { AegisInputError } from '../core/errors.js';
 import { initRuntime } from '../core/runtime.js';
@@ -9,6 +10,7 @@ import { evaluateAccuracy } from '../models/evaluate.js';
 import { saveTfjsModel } from '../models/tfjs-model.js';
 import { trainingSummary } from '../models/train.js';
 import { parseArchitecture, trainClassifier } from '../models/train-classifier.js';
+import { cliOutput } from './io.js';
 import { parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
 
 interface TrainFlags {
@@ -73,18 +75,18 @@ export function registerTrainCommand(program: Command): void {
         tabular: schema as Record<string, unknown> | undefined,
       });
       const last = result.history[result.history.length - 1];
-      process.stdout.write(
+      cliOutput().out(
         `trained ${arch} on ${train.shape[0]} examples of ${train.name}: ${result.history.length} epochs, ` +
           `train accuracy ${last?.accuracy.toFixed(4)}${last?.valAccuracy !== undefined ? `, validation ${last.valAccuracy.toFixed(4)}` : ''}\n`,
       );
       const testPath = flags.testData ?? (hasSplits(flags.data) ? flags.data : undefined);
       if (testPath) {
         const test = await loadDataset(testPath, { split: 'test', labelColumn: flags.labelColumn, schema });
-        process.stdout.write(
+        cliOutput().out(
           `test accuracy ${(await evaluateAccuracy(model, test)).toFixed(4)} on ${test.shape[0]} examples\n`,
         );
       }
-      process.stdout.write(`saved to ${saved.dir} (sha256 ${saved.sha256})\n`);
+      cliOutput().out(`saved to ${saved.dir} (sha256 ${saved.sha256})\n`);
       model.dispose();
     });
 }

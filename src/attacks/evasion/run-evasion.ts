@@ -41,7 +41,14 @@ function checkSuite(model: Model, data: Dataset, options: EvasionSuiteOptions) {
   if (expected !== got) {
     throw new AegisInputError(`data examples have shape [${got}] but model '${model.info.name}' expects [${expected}]`);
   }
-  if (data.classNames.length > model.info.numClasses) {
+  const k = model.info.numClasses;
+  const outside = data.y.findIndex((label) => label >= k);
+  if (outside >= 0) {
+    throw new AegisInputError(
+      `label ${data.y[outside]} of example ${outside} is outside the classes of model '${model.info.name}' [0, ${k - 1}]`,
+    );
+  }
+  if (data.classNames.length > k) {
     throw new AegisInputError(
       `data has ${data.classNames.length} classes but model '${model.info.name}' outputs ${model.info.numClasses}`,
     );
