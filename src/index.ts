@@ -1,0 +1,35 @@
+/** Aegis's public API: the nouns, loaders, adapters, attacks and reports. */
+
+export type { AttackOptions, EvasionAttack, EvasionResult, EvasionRow } from './attacks/evasion/evasion-attack.js';
+export { EVASION_ATTACKS, getEvasionAttack } from './attacks/evasion/registry.js';
+export { runEvasionSuite } from './attacks/evasion/run-evasion.js';
+export { AccessError, AegisInputError, isInputError } from './core/errors.js';
+export { Rng } from './core/rng.js';
+export { type BackendName, initRuntime, tf } from './core/runtime.js';
+export {
+  type Access,
+  accessCovers,
+  describeThreatModel,
+  makeThreatModel,
+  type Norm,
+  type ThreatModel,
+} from './core/threat-model.js';
+export { loadCsvDataset } from './data/csv.js';
+export * from './data/dataset.js';
+export { FASHION_MNIST_CLASSES, loadFashionMnist } from './data/fashion-mnist.js';
+export { loadDataset } from './data/load-dataset.js';
+export { readNpzFile, writeNpzFile } from './data/npz.js';
+export { buildLogisticRegression, buildMlp, buildSmallCnn } from './models/builders.js';
+export { evaluateAccuracy, predictDataset } from './models/evaluate.js';
+export { HttpModel } from './models/http-model.js';
+export { loadModel } from './models/load-model.js';
+export { type DifferentiableModel, isDifferentiable, type Model, type ModelInfo } from './models/model.js';
+export { importOnnxModel } from './models/onnx-import.js';
+export { loadOnnxModel } from './models/onnx-model.js';
+export { QueryCountingModel } from './models/query-counter.js';
+export { loadTfjsModel, saveTfjsModel, TfjsModel } from './models/tfjs-model.js';
+export { trainModel } from './models/train.js';
+export { trainClassifier } from './models/train-classifier.js';
+export { buildReport, validateReport, writeReport } from './report/build-report.js';
+export { renderHtml } from './report/render-html.js';
+export type { Report } from './report/schema.js';
