@@ -1,7 +1,8 @@
 /**
  * The tensor runtime: tfjs on the wasm backend (XNNPACK + SIMD), initialised once.
  * Importing this module (not '@tensorflow/tfjs-core' directly) guarantees gradients are
- * registered, including Aegis's fast Conv2D gradient.
+ * registered, including Aegis's fast Conv2D, MaxPool and MatMul gradients and its wasm kernel
+ * replacements (conv-gradients.ts, pool-gradients.ts, matmul-gradients.ts, wasm-kernels.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core's own register_all_gradients / register_all_chained_ops are ESM-only files that
@@ -13,6 +14,9 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerConvGradients } from './conv-gradients.js';
+import { registerMatMulGradients } from './matmul-gradients.js';
+import { registerPoolGradients } from './pool-gradients.js';
+import { registerWasmKernels } from './wasm-kernels.js';
 
 export { tf };
 
@@ -33,6 +37,9 @@ export function initRuntime(preferred?: BackendName): Promise<BackendName> {
 async function start(preferred: BackendName): Promise<BackendName> {
   tf.env().set('PROD', true); // no per-op NaN checks or debug logging
   registerConvGradients();
+  registerPoolGradients();
+  registerMatMulGradients();
+  registerWasmKernels();
   if (preferred === 'wasm') {
     try {
       if (await tf.setBackend('wasm')) {

@@ -219,6 +219,9 @@ describe('Conv2D gradient as forward convolutions', () => {
       },
       { xShape: [2, 9, 8, 3], filterShape: [3, 3, 3, 4], strides: 1, pad: 'same', dilations: 2 },
       { xShape: [2, 9, 10, 3], filterShape: [3, 2, 3, 4], strides: 1, pad: 'valid', dilations: [2, 3] },
+      // One input channel: the input gradient is a depthwise convolution summed over channels.
+      { xShape: [2, 9, 8, 1], filterShape: [3, 3, 1, 4], strides: 1, pad: 'same', dilations: 2 },
+      { xShape: [2, 9, 10, 1], filterShape: [3, 2, 1, 4], strides: 2, pad: 1 },
     ];
     for (const c of cases) {
       const x = randn(rng, c.xShape);
