@@ -41,6 +41,12 @@ export interface Model {
 /** A white-box model: differentiable logits, synchronous so they run inside tf.grad/tf.tidy. */
 export interface DifferentiableModel extends Model {
   logits(x: tf.Tensor): tf.Tensor2D;
+  /**
+   * Optional fast path: ∂(softmax cross-entropy summed over the batch)/∂x and the logits,
+   * computed outside tfjs (e.g. by ONNX Runtime). x is [batch, ...info.inputShape], oneHot
+   * [batch, numClasses]; the caller disposes both results.
+   */
+  crossEntropyGradient?(x: tf.Tensor, oneHot: tf.Tensor): Promise<{ grad: tf.Tensor; logits: tf.Tensor2D }>;
 }
 
 export function isDifferentiable(model: Model): model is DifferentiableModel {

@@ -8,10 +8,17 @@ import { AegisInputError } from '../core/errors.js';
 import { initRuntime, tf } from '../core/runtime.js';
 import type { DifferentiableModel, ModelInfo } from './model.js';
 import {
+  compareWithTfjs,
+  createGradientSession,
+  type LossGradient,
+  type OnnxGradientSession,
+} from './onnx-gradient-model.js';
+import {
   Attrs,
   type ConstValue,
   checkInputShape,
   decodeTensor,
+  type OnnxFile,
   producerOf,
   type ResolvedInput,
   readOnnxFile,
@@ -33,6 +40,21 @@ export interface OnnxImportOptions {
   batchSize?: number;
   /** Use fused conv/matmul+bias+relu kernels when no gradient is recorded (default true). */
   fusedInference?: boolean;
+  /**
+   * Compute the attacks' cross-entropy gradient in ONNX Runtime over a gradient graph built from
+   * the ONNX graph (default true). Graphs it cannot handle fall back to tfjs gradients silently;
+   * `gradientRoute` says which route is in use and why.
+   */
+  ortGradients?: boolean;
+  /** ONNX Runtime threads for that gradient (default 1; see OnnxGradientOptions). */
+  ortGradientThreads?: number;
+}
+
+/** Which engine computes an imported model's cross-entropy gradient for FGSM/PGD, and why not ONNX Runtime. */
+export interface GradientRoute {
+  engine: 'onnxruntime' | 'tfjs';
+  /** Why the ONNX Runtime route is not used, or (with engine 'onnxruntime') why it was not cross-checked. */
+  reason?: string;
 }
 
 interface PreparedNode extends NodeInfo {
@@ -48,6 +70,10 @@ export class ImportedOnnxModel implements DifferentiableModel {
   private readonly cache = new Map<string, tf.Tensor>();
   private readonly ctx: OpContext;
   private disposed = false;
+  private gradientSession: OnnxGradientSession | undefined;
+  /** Set when ONNX Runtime computes the cross-entropy gradient (the fast path of FGSM and PGD). */
+  crossEntropyGradient?: (x: tf.Tensor, oneHot: tf.Tensor) => Promise<LossGradient>;
+  gradientRoute: GradientRoute = { engine: 'tfjs', reason: 'ONNX Runtime gradients were not requested' };
 
   constructor(
     private readonly nodes: PreparedNode[],
@@ -133,9 +159,18 @@ export class ImportedOnnxModel implements DifferentiableModel {
     return labels;
   }
 
+  /** Routes crossEntropyGradient through an ONNX Runtime gradient session (released on dispose). */
+  useGradientSession(session: OnnxGradientSession, note?: string): void {
+    this.gradientSession = session;
+    this.crossEntropyGradient = (x, oneHot) => session.crossEntropyGradient(x, oneHot);
+    this.gradientRoute = note ? { engine: 'onnxruntime', reason: note } : { engine: 'onnxruntime' };
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.crossEntropyGradient = undefined;
+    void this.gradientSession?.release().catch(() => undefined);
     for (const t of this.cache.values()) t.dispose();
     for (const v of this.constants.values()) if (v.kind === 'tensor') v.t.dispose();
     this.cache.clear();
@@ -292,7 +327,27 @@ export async function importOnnxModel(path: string, opts: OnnxImportOptions = {}
       `'${path}' has ${info.numClasses} classes but ${opts.classNames.length} class names were given`,
     );
   }
+  if (opts.ortGradients ?? true) await attachOrtGradients(model, file, opts.ortGradientThreads);
   return model;
+}
+
+/**
+ * Builds the ONNX Runtime gradient route and keeps it if it agrees with tfjs on a seeded batch;
+ * otherwise the model keeps tfjs gradients and records why.
+ */
+async function attachOrtGradients(model: ImportedOnnxModel, file: OnnxFile, threads?: number): Promise<void> {
+  let session: OnnxGradientSession | undefined;
+  try {
+    session = await createGradientSession(file, model.input, model.info.numClasses, model.info.name, {
+      intraOpNumThreads: threads,
+    });
+    const check = await compareWithTfjs(session, (x) => model.logits(x), model.info.inputRange);
+    if (check.mismatch) throw new AegisInputError(`the ONNX Runtime gradient graph is off: ${check.mismatch}`);
+    model.useGradientSession(session, check.unchecked && `not cross-checked: ${check.unchecked}`);
+  } catch (error) {
+    await session?.release();
+    model.gradientRoute = { engine: 'tfjs', reason: (error as Error).message };
+  }
 }
 
 /** Marks Conv/Gemm nodes whose only consumer is a Relu, so fused mode applies the Relu inside. */

@@ -9,7 +9,7 @@ import type { ThreatModel } from '../../core/threat-model.js';
 import { type DifferentiableModel, type Model, requireGradients } from '../../models/model.js';
 import { clipToDomain, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
-import { lossGradient, oneHotLabels, steepestAscent } from './loss-gradient.js';
+import { crossEntropyGradientFn, oneHotLabels, steepestAscent } from './loss-gradient.js';
 import {
   batchRanges,
   checkEvasionInputs,
@@ -20,25 +20,32 @@ import {
 } from './white-box.js';
 
 /** Unit-size ascent directions for every example, computed batch by batch (caller disposes). */
-function fgsmDirections(
+async function fgsmDirections(
   model: DifferentiableModel,
   data: LabeledBatch,
   threat: ThreatModel,
   batchSize: number,
   onProgress?: (done: number, total: number) => void,
-): tf.Tensor {
+): Promise<tf.Tensor> {
   const n = data.y.length;
   const parts: tf.Tensor[] = [];
-  for (const [start, size] of batchRanges(n, batchSize)) {
-    const oneHot = oneHotLabels(data.y.subarray(start, start + size), model.info.numClasses);
-    parts.push(
-      tf.tidy(() => {
-        const xb = tf.slice(data.x, start, size);
-        return steepestAscent(lossGradient(model, oneHot)(xb), threat.norm);
-      }),
-    );
-    oneHot.dispose();
-    onProgress?.(start + size, n);
+  try {
+    for (const [start, size] of batchRanges(n, batchSize)) {
+      const oneHot = oneHotLabels(data.y.subarray(start, start + size), model.info.numClasses);
+      const xb = tf.slice(data.x, start, size);
+      try {
+        const g = await crossEntropyGradientFn(model, oneHot)(xb);
+        parts.push(tf.tidy(() => steepestAscent(g, threat.norm)));
+        g.dispose();
+      } finally {
+        oneHot.dispose();
+        xb.dispose();
+      }
+      onProgress?.(start + size, n);
+    }
+  } catch (error) {
+    for (const p of parts) p.dispose();
+    throw error;
   }
   return concatBatches(parts);
 }
@@ -57,7 +64,7 @@ async function run(
   const collector = new RowCollector(model, data, threat, clean, keepExamples);
 
   const t0 = performance.now();
-  const direction = fgsmDirections(white, data, threat, batchSize, options.onProgress);
+  const direction = await fgsmDirections(white, data, threat, batchSize, options.onProgress);
   const gradientSeconds = secondsSince(t0);
   try {
     for (const eps of threat.epsilons) {

@@ -20,6 +20,27 @@ export function lossGradient(model: DifferentiableModel, oneHot: tf.Tensor): (x:
   return tf.grad((x: tf.Tensor) => crossEntropy(model.logits(x), oneHot));
 }
 
+/**
+ * x ↦ ∂loss/∂x for fixed labels, through the model's own fast path (`crossEntropyGradient`,
+ * e.g. ONNX Runtime for imported ONNX models) when it has one, else through tfjs autodiff.
+ * The caller disposes the returned gradient.
+ */
+export function crossEntropyGradientFn(
+  model: DifferentiableModel,
+  oneHot: tf.Tensor,
+): (x: tf.Tensor) => Promise<tf.Tensor> {
+  const fast = model.crossEntropyGradient?.bind(model);
+  if (fast) {
+    return async (x) => {
+      const { grad, logits } = await fast(x, oneHot);
+      logits.dispose();
+      return grad;
+    };
+  }
+  const gradient = lossGradient(model, oneHot);
+  return async (x) => tf.tidy(() => gradient(x));
+}
+
 /** Labels as a one-hot float matrix [batch, numClasses] (caller disposes). */
 export function oneHotLabels(labels: Int32Array, numClasses: number): tf.Tensor2D {
   return tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses), 'float32') as tf.Tensor2D);

@@ -5,8 +5,9 @@
  * projection back onto the ball and the input domain. With several restarts an example
  * keeps the first restart that fools the model, else the last.
  *
- * The step loop is the hot path: everything stays on the backend (no downloads) until a
- * batch is finished.
+ * The step loop is the hot path. Through tfjs autodiff everything stays on the backend until a
+ * batch is finished; a model with its own gradient (ONNX Runtime for imported ONNX models)
+ * exchanges one batch of inputs and gradients with it per step.
  */
 
 import { AegisInputError } from '../../core/errors.js';
@@ -16,7 +17,7 @@ import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import { type DifferentiableModel, type Model, requireGradients } from '../../models/model.js';
 import { clipToDomain, predictLabelsBatched, projectToBudget } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
-import { lossGradient, oneHotLabels, perExample, steepestAscent } from './loss-gradient.js';
+import { crossEntropyGradientFn, oneHotLabels, perExample, steepestAscent } from './loss-gradient.js';
 import {
   batchRanges,
   checkEvasionInputs,
@@ -58,16 +59,16 @@ interface PgdSettings {
 }
 
 /** PGD on one batch. Returns the adversarial batch and how many restarts ran. */
-export function pgdBatch(
+export async function pgdBatch(
   model: DifferentiableModel,
   x: tf.Tensor,
   labels: Int32Array,
   s: PgdSettings,
   rng: Rng,
-): { xAdv: tf.Tensor; restartsRun: number } {
+): Promise<{ xAdv: tf.Tensor; restartsRun: number }> {
   const oneHot = oneHotLabels(labels, model.info.numClasses);
   const yT = tf.tensor1d(labels, 'int32');
-  const gradient = lossGradient(model, oneHot);
+  const gradient = crossEntropyGradientFn(model, oneHot);
   let best: tf.Tensor | undefined;
   let found: tf.Tensor | undefined;
   let restartsRun = 0;
@@ -76,10 +77,19 @@ export function pgdBatch(
       restartsRun++;
       let xAdv = randomStart(x, s.eps, s.norm, s.range, rng);
       for (let step = 0; step < s.steps; step++) {
+        let g: tf.Tensor;
+        try {
+          g = await gradient(xAdv);
+        } catch (error) {
+          xAdv.dispose();
+          throw error;
+        }
+        const current = xAdv;
         const next = tf.tidy(() => {
-          const stepped = tf.add(xAdv, tf.mul(steepestAscent(gradient(xAdv), s.norm), s.stepSize));
+          const stepped = tf.add(current, tf.mul(steepestAscent(g, s.norm), s.stepSize));
           return projectToBudget(x, stepped, s.eps, s.norm, s.range);
         });
+        g.dispose();
         xAdv.dispose();
         xAdv = next;
       }
@@ -146,7 +156,7 @@ async function run(
       for (const [start, size] of ranges) {
         const xb = tf.slice(data.x, start, size);
         try {
-          const { xAdv, restartsRun } = pgdBatch(white, xb, data.y.subarray(start, start + size), settings, rng);
+          const { xAdv, restartsRun } = await pgdBatch(white, xb, data.y.subarray(start, start + size), settings, rng);
           parts.push(xAdv);
           gradients += size * steps * restartsRun;
         } finally {
