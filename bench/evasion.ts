@@ -17,8 +17,9 @@ import { makeThreatModel } from '../src/core/threat-model.js';
 import { loadNpzDataset } from '../src/data/npz-dataset.js';
 import type { Model } from '../src/models/model.js';
 import { importOnnxModel } from '../src/models/onnx-import.js';
+import { sharedPath } from '../test/helpers/shared-dir.js';
 
-const BASELINE = '/work/shared/baseline';
+const BASELINE = sharedPath('baseline');
 const FIXTURES = new URL('../test/fixtures/', import.meta.url).pathname;
 /** PyTorch/ART figures on the 1000 baseline images (baseline/README.md), plus one point of slack. */
 const TARGETS = { cleanAccuracy: 0.879, fgsmAccuracyAtMost: 0.142, pgdAccuracyAtMost: 0.075 };

@@ -24,6 +24,7 @@ import { makeThreatModel } from '../src/core/threat-model.js';
 import { loadNpzDataset } from '../src/data/npz-dataset.js';
 import type { DifferentiableModel } from '../src/models/model.js';
 import { importOnnxModel } from '../src/models/onnx-import.js';
+import { sharedPath } from '../test/helpers/shared-dir.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,8 +36,8 @@ const { values: args } = parseArgs({
 });
 const modelPath =
   args.model ??
-  (existsSync('/work/shared/baseline/fmnist_cnn.onnx')
-    ? '/work/shared/baseline/fmnist_cnn.onnx'
+  (existsSync(sharedPath('baseline', 'fmnist_cnn.onnx'))
+    ? sharedPath('baseline', 'fmnist_cnn.onnx')
     : 'test/fixtures/fmnist_cnn.onnx');
 const rounds = Number(args.rounds);
 const batch = 100;

@@ -10,6 +10,7 @@ import { encodeIdx, writeIdx } from '../../src/data/idx.js';
 import { detectDatasetFormat, idxLabelsPathFor, loadDataset } from '../../src/data/load-dataset.js';
 import { writeNpzFile } from '../../src/data/npz.js';
 import type { TabularDataset } from '../../src/data/tabular-schema.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'aegis-load-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -114,7 +115,7 @@ describe('loadDataset', () => {
     assert.deepEqual(data.classNames, ['p', 'q', 'r']);
   });
 
-  const baseline = '/work/shared/baseline/fmnist_test1000.npz';
+  const baseline = sharedPath('baseline', 'fmnist_test1000.npz');
   it('the baseline npz holds exactly the bundled first 1000 test images', {
     skip: existsSync(baseline) ? false : `${baseline} absent`,
   }, async () => {

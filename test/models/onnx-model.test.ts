@@ -11,10 +11,11 @@ import { readNpzFile } from '../../src/data/npz.js';
 import { loadNpzDataset } from '../../src/data/npz-dataset.js';
 import { encodeOnnxModel, floatTensor, int64Tensor } from '../../src/models/onnx-build.js';
 import { loadOnnxModel, type OnnxModel } from '../../src/models/onnx-model.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const CNN = join(FIXTURES, 'fmnist_cnn.onnx');
-const FULL = '/work/shared/baseline/fmnist_test1000.npz';
+const FULL = sharedPath('baseline', 'fmnist_test1000.npz');
 const dir = mkdtempSync(join(tmpdir(), 'aegis-onnx-'));
 
 async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
