@@ -40,19 +40,29 @@ async function start(preferred: BackendName): Promise<BackendName> {
   registerPoolGradients();
   registerMatMulGradients();
   registerWasmKernels();
-  if (preferred === 'wasm') {
-    try {
-      if (await tf.setBackend('wasm')) {
-        await tf.ready();
-        return 'wasm';
-      }
-    } catch (error) {
-      process.emitWarning(
-        `aegis: the wasm backend could not start (${(error as Error).message}); using the slower cpu backend`,
-      );
-    }
-  }
-  await tf.setBackend('cpu');
+  const backend = await selectBackend(preferred, (name) => tf.setBackend(name), process.emitWarning);
   await tf.ready();
+  return backend;
+}
+
+/**
+ * Tries the preferred backend; when wasm fails to start (setBackend says false or
+ * throws), warns once and uses cpu. Separate from start() so the fallback is testable.
+ */
+export async function selectBackend(
+  preferred: BackendName,
+  setBackend: (name: BackendName) => Promise<boolean>,
+  warn: (message: string) => void,
+): Promise<BackendName> {
+  if (preferred === 'wasm') {
+    let reason = 'it did not initialise';
+    try {
+      if (await setBackend('wasm')) return 'wasm';
+    } catch (error) {
+      reason = (error as Error).message;
+    }
+    warn(`aegis: the wasm backend could not start (${reason}); using the slower cpu backend`);
+  }
+  if (!(await setBackend('cpu'))) throw new Error('the tfjs cpu backend could not start');
   return 'cpu';
 }
