@@ -29,7 +29,11 @@ function baselineFixtures(): void {
   copyFileSync(`${BASELINE}/fmnist_cnn.onnx`, `${OUT}fmnist_cnn.onnx`);
   chmodSync(`${OUT}fmnist_cnn.onnx`, 0o644); // the shared copy is read-only
   const full = readNpzFile(`${BASELINE}/fmnist_test1000.npz`);
-  writeNpzFile(`${OUT}fmnist_test200.npz`, { x: head(full.x, 200), y: head(full.y, 200), logits: head(full.logits, 200) });
+  writeNpzFile(`${OUT}fmnist_test200.npz`, {
+    x: head(full.x, 200),
+    y: head(full.y, 200),
+    logits: head(full.logits, 200),
+  });
 }
 
 function tinyOps(rng: Rng): BuildModel {

@@ -5,6 +5,7 @@
  */
 import { basename } from 'node:path';
 import { AegisInputError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
 import { initRuntime, tf } from '../core/runtime.js';
 import type { DifferentiableModel, ModelInfo } from './model.js';
 import {
@@ -26,6 +27,7 @@ import {
   resolveInput,
   valueDims,
 } from './onnx-graph.js';
+import { loadOnnxModel, type OnnxModel } from './onnx-model.js';
 import { type NodeInfo, OPS, type OpContext, type OpImpl, plain, type Value } from './onnx-ops.js';
 
 export interface OnnxImportOptions {
@@ -48,6 +50,19 @@ export interface OnnxImportOptions {
   ortGradients?: boolean;
   /** ONNX Runtime threads for that gradient (default 1; see OnnxGradientOptions). */
   ortGradientThreads?: number;
+  /**
+   * Run predictScores/predictLabels through an ONNX Runtime session on the same file (default
+   * true; about 5× faster than tfjs on the reference CNN). Kept only if its outputs agree with
+   * the tfjs import at load; `predictionRoute` says which engine predicts and why. logits()
+   * always runs in tfjs (it must be differentiable).
+   */
+  ortPredictions?: boolean;
+  /**
+   * Under a gradient tape, pool Conv → Relu → MaxPool chains before the bias and Relu (default
+   * true): the same values and gradients with less work (see conv in onnx-ops.ts). Off only to
+   * compare against the graph's own order.
+   */
+  poolBeforeRelu?: boolean;
 }
 
 /** Which engine computes an imported model's cross-entropy gradient for FGSM/PGD, and why not ONNX Runtime. */
@@ -57,12 +72,23 @@ export interface GradientRoute {
   reason?: string;
 }
 
+/** Which engine runs an imported model's predictScores/predictLabels, and why not ONNX Runtime. */
+export interface PredictionRoute {
+  engine: 'onnxruntime' | 'tfjs';
+  /** Why the ONNX Runtime session is not used. */
+  reason?: string;
+}
+
 interface PreparedNode extends NodeInfo {
   impl: OpImpl;
   inputs: string[];
   outputs: string[];
-  /** A Relu applied by the Conv/Gemm before it when running fused. */
-  absorbed?: boolean;
+  /**
+   * The node passes its input on, its op being applied by the node before it: when running fused
+   * (a Relu fused into a Conv/Gemm), when not (the MaxPool of a `poolFirst` Conv), or always (the
+   * Relu of a `poolFirst` Conv that is also fused).
+   */
+  absorbed?: 'fused' | 'unfused' | 'always';
 }
 
 export class ImportedOnnxModel implements DifferentiableModel {
@@ -74,6 +100,8 @@ export class ImportedOnnxModel implements DifferentiableModel {
   /** Set when ONNX Runtime computes the cross-entropy gradient (the fast path of FGSM and PGD). */
   crossEntropyGradient?: (x: tf.Tensor, oneHot: tf.Tensor) => Promise<LossGradient>;
   gradientRoute: GradientRoute = { engine: 'tfjs', reason: 'ONNX Runtime gradients were not requested' };
+  private predictor: OnnxModel | undefined;
+  predictionRoute: PredictionRoute = { engine: 'tfjs', reason: 'ONNX Runtime predictions were not requested' };
 
   constructor(
     private readonly nodes: PreparedNode[],
@@ -136,6 +164,8 @@ export class ImportedOnnxModel implements DifferentiableModel {
 
   async predictScores(x: tf.Tensor): Promise<tf.Tensor2D> {
     checkInputShape(x.shape, this.info.inputShape, this.info.name);
+    if (this.disposed) throw new Error(`model '${this.info.name}' is disposed`);
+    if (this.predictor) return this.predictor.predictScores(x);
     const parts: tf.Tensor2D[] = [];
     for (let start = 0; start < x.shape[0]; start += this.batchSize) {
       const take = Math.min(this.batchSize, x.shape[0] - start);
@@ -149,6 +179,8 @@ export class ImportedOnnxModel implements DifferentiableModel {
 
   async predictLabels(x: tf.Tensor): Promise<Int32Array> {
     checkInputShape(x.shape, this.info.inputShape, this.info.name);
+    if (this.disposed) throw new Error(`model '${this.info.name}' is disposed`);
+    if (this.predictor) return this.predictor.predictLabels(x);
     const labels = new Int32Array(x.shape[0]);
     for (let start = 0; start < x.shape[0]; start += this.batchSize) {
       const take = Math.min(this.batchSize, x.shape[0] - start);
@@ -166,14 +198,27 @@ export class ImportedOnnxModel implements DifferentiableModel {
     this.gradientRoute = note ? { engine: 'onnxruntime', reason: note } : { engine: 'onnxruntime' };
   }
 
-  dispose(): void {
-    if (this.disposed) return;
+  /** Routes predictScores/predictLabels through an ONNX Runtime model of the same file (released on dispose). */
+  usePredictor(predictor: OnnxModel): void {
+    this.predictor = predictor;
+    this.predictionRoute = { engine: 'onnxruntime' };
+  }
+
+  /** Frees the tensors at once; the returned promise settles when the ONNX Runtime sessions are released. */
+  dispose(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
     this.disposed = true;
     this.crossEntropyGradient = undefined;
-    void this.gradientSession?.release().catch(() => undefined);
     for (const t of this.cache.values()) t.dispose();
     for (const v of this.constants.values()) if (v.kind === 'tensor') v.t.dispose();
     this.cache.clear();
+    const sessions = [this.gradientSession?.release(), this.predictor?.dispose()];
+    this.gradientSession = undefined;
+    this.predictor = undefined;
+    return Promise.all(sessions).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Runs the graph on one batch (callers wrap it in tf.tidy). */
@@ -185,7 +230,11 @@ export class ImportedOnnxModel implements DifferentiableModel {
     env.set(this.input.name, { kind: 'tensor', t: x, nhwc: this.input.layout === 'nchw' });
     for (const node of this.nodes) {
       const inputs = node.inputs.map((name) => (name === '' ? undefined : env.get(name)));
-      if (node === this.finalSoftmax || (node.absorbed && this.ctx.fused)) {
+      if (
+        node === this.finalSoftmax ||
+        node.absorbed === 'always' ||
+        node.absorbed === (this.ctx.fused ? 'fused' : 'unfused')
+      ) {
         env.set(node.outputs[0], inputs[0] as Value);
         continue;
       }
@@ -288,6 +337,7 @@ export async function importOnnxModel(path: string, opts: OnnxImportOptions = {}
   if (!defined.has(outputName)) throw new AegisInputError(`'${path}': graph output '${outputName}' is never computed`);
 
   markReluFusion(nodes, outputName);
+  if (opts.poolBeforeRelu ?? true) markPoolFirst(nodes, outputName);
   const constants = new Map<string, Value>();
   for (const [name, c] of hostConstants) constants.set(name, toValue(name, c));
   const softmaxNode = producerOf(graph, outputName);
@@ -328,7 +378,82 @@ export async function importOnnxModel(path: string, opts: OnnxImportOptions = {}
     );
   }
   if (opts.ortGradients ?? true) await attachOrtGradients(model, file, opts.ortGradientThreads);
+  if (opts.ortPredictions ?? true) await attachOrtPredictions(model, path, outputName, opts);
   return model;
+}
+
+/**
+ * Opens an ONNX Runtime session on the file for predictions and keeps it if its outputs agree
+ * with the tfjs import on seeded inputs; otherwise the model predicts with tfjs and records why.
+ */
+async function attachOrtPredictions(
+  model: ImportedOnnxModel,
+  path: string,
+  outputName: string,
+  opts: OnnxImportOptions,
+): Promise<void> {
+  let predictor: OnnxModel | undefined;
+  try {
+    predictor = await loadOnnxModel(path, {
+      name: model.info.name,
+      inputRange: model.info.inputRange,
+      layout: model.input.layout === 'plain' ? undefined : model.input.layout,
+      inputShape: model.info.inputShape,
+      outputName,
+      batchSize: opts.batchSize,
+      intraOpNumThreads: 1,
+    });
+    if (predictor.info.sha256 !== model.info.sha256) throw new AegisInputError('the file changed while loading');
+    if (predictor.info.numClasses !== model.info.numClasses) {
+      throw new AegisInputError(
+        `ONNX Runtime finds ${predictor.info.numClasses} classes, tfjs ${model.info.numClasses}`,
+      );
+    }
+    const gap = await outputGap(predictor, model);
+    if (!(gap <= 1e-4)) {
+      throw new AegisInputError(`ONNX Runtime's outputs differ from the tfjs import by ${gap.toExponential(2)}`);
+    }
+    model.usePredictor(predictor);
+  } catch (error) {
+    await predictor?.dispose().catch(() => undefined);
+    model.predictionRoute = { engine: 'tfjs', reason: (error as Error).message };
+  }
+}
+
+/**
+ * Largest difference between ONNX Runtime's raw outputs and the tfjs import's (logits, or
+ * probabilities when the graph ends in Softmax) on seeded inputs, relative to 1 + the largest
+ * output. NaN counts as a difference.
+ */
+async function outputGap(predictor: OnnxModel, model: ImportedOnnxModel): Promise<number> {
+  const n = model.input.fixedBatch ?? 8;
+  const shape = [n, ...model.info.inputShape];
+  const [low, high] = model.info.inputRange;
+  const x = tf.tensor(
+    new Rng(4321).uniformArray(
+      shape.reduce((a, b) => a * b, 1),
+      low,
+      high,
+    ),
+    shape,
+  );
+  try {
+    const ort = await predictor.predictOutputs(x);
+    const ours = tf.tidy(() => {
+      const logits = model.logits(x);
+      return (predictor.outputsProbabilities ? tf.softmax(logits) : logits).dataSync();
+    });
+    let worst = 0;
+    let scale = 0;
+    for (let i = 0; i < ours.length; i++) {
+      const d = Math.abs(ort[i] - ours[i]);
+      worst = d <= worst ? worst : Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
+      scale = Math.max(scale, Math.abs(ours[i]));
+    }
+    return worst / (1 + scale);
+  } finally {
+    x.dispose();
+  }
 }
 
 /**
@@ -350,19 +475,49 @@ async function attachOrtGradients(model: ImportedOnnxModel, file: OnnxFile, thre
   }
 }
 
+/** The nodes reading each value (a node reading a value twice is listed twice). */
+function readersOf(nodes: PreparedNode[]): Map<string, PreparedNode[]> {
+  const readers = new Map<string, PreparedNode[]>();
+  for (const node of nodes) {
+    for (const name of node.inputs) readers.set(name, [...(readers.get(name) ?? []), node]);
+  }
+  return readers;
+}
+
 /** Marks Conv/Gemm nodes whose only consumer is a Relu, so fused mode applies the Relu inside. */
 function markReluFusion(nodes: PreparedNode[], outputName: string): void {
-  const consumers = new Map<string, PreparedNode[]>();
-  for (const node of nodes) {
-    for (const name of node.inputs) consumers.set(name, [...(consumers.get(name) ?? []), node]);
-  }
+  const consumers = readersOf(nodes);
   for (const node of nodes) {
     if (node.node.opType !== 'Conv' && node.node.opType !== 'Gemm') continue;
     const out = node.outputs[0];
     const users = consumers.get(out) ?? [];
     if (out === outputName || users.length !== 1 || users[0].node.opType !== 'Relu') continue;
     node.fuseRelu = true;
-    users[0].absorbed = true;
+    users[0].absorbed = 'fused';
+  }
+}
+
+/**
+ * Marks Conv → Relu → MaxPool chains whose intermediate values have no other reader: when not
+ * fused (under a gradient tape), the Conv pools first and applies its bias and the Relu to the
+ * smaller pooled map (same values and gradient, see conv in onnx-ops.ts), and the Relu and
+ * MaxPool nodes pass the result on. Fused, the Conv applies the Relu and the MaxPool runs.
+ */
+function markPoolFirst(nodes: PreparedNode[], outputName: string): void {
+  const readers = readersOf(nodes);
+  const onlyReader = (name: string) => {
+    const users = readers.get(name) ?? [];
+    return name !== outputName && users.length === 1 ? users[0] : undefined;
+  };
+  for (const conv of nodes) {
+    if (conv.node.opType !== 'Conv') continue;
+    const relu = onlyReader(conv.outputs[0]);
+    if (relu?.node.opType !== 'Relu') continue;
+    const pool = onlyReader(relu.outputs[0]);
+    if (pool?.node.opType !== 'MaxPool' || pool.outputs.slice(1).some((o) => o !== '')) continue;
+    conv.poolFirst = pool;
+    relu.absorbed = relu.absorbed === 'fused' ? 'always' : 'unfused';
+    pool.absorbed = 'unfused';
   }
 }
 

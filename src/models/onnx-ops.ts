@@ -8,7 +8,6 @@
 import { AegisInputError } from '../core/errors.js';
 import { tf } from '../core/runtime.js';
 import type { Attrs, ConstValue, OnnxNode } from './onnx-graph.js';
-import { tiledMaxPool } from './tiled-max-pool.js';
 
 /** A graph value: a tensor (maybe stored NHWC), or a small host-side integer tensor (shapes, axes). */
 export type Value =
@@ -32,6 +31,11 @@ export interface NodeInfo {
   id: string;
   /** A Conv or Gemm whose only consumer is a Relu: in fused mode it applies the Relu itself. */
   fuseRelu?: boolean;
+  /**
+   * A Conv whose output only goes through a Relu into this MaxPool: when not fused, the Conv pools
+   * its raw output, then adds the bias and applies the Relu (the two nodes after it pass it on).
+   */
+  poolFirst?: NodeInfo;
 }
 
 export type OpImpl = (inputs: (Value | undefined)[], n: NodeInfo, ctx: OpContext) => (Value | undefined)[];
@@ -216,6 +220,8 @@ const conv: OpImpl = ([x0, w0, b0], n, ctx) => {
   const pad = tfPad(win.pads);
   const bias = b0 ? plain(b0) : undefined;
   if (bias && bias.size !== outC) fail(n, `bias has ${bias.size} values for ${outC} output channels`);
+  // Fused kernels add the bias and Relu for free, so pooling first pays off only without them.
+  const pool = ctx.fused ? undefined : n.poolFirst;
   if (ctx.fused && group === 1) {
     const activation = n.fuseRelu ? 'relu' : 'linear';
     const y = tf.fused.conv2d({ x, filter, strides: win.strides, pad, dilations: win.dilations, bias, activation });
@@ -232,6 +238,15 @@ const conv: OpImpl = ([x0, w0, b0], n, ctx) => {
       xs.map((xi, i) => run(xi as tf.Tensor4D, fs[i] as tf.Tensor4D)),
       3,
     ) as tf.Tensor4D;
+  }
+  if (pool) {
+    // max(a + b) = max(a) + b and max(relu(a)) = relu(max(a)), exactly also in float32 (rounding is
+    // monotone), so the bias and Relu can work on the pooled map (4× smaller for 2×2 pooling). The
+    // gradient goes to the first maximum of a, which is the first maximum of relu(a + b) (PyTorch's
+    // choice) wherever the Relu lets a gradient through, unless rounding a + b ties two unequal a
+    // (then it goes to the larger; none of the reference CNN's 200 fixture images has such a tie).
+    y = maxPoolNhwc(y, poolWindow(y, pool));
+    return [tensorValue(tf.relu(bias ? tf.add(y, bias) : y), true)];
   }
   if (bias) y = tf.add(y, bias);
   if (ctx.fused && n.fuseRelu) y = tf.relu(y);
@@ -280,12 +295,17 @@ function padded(x: tf.Tensor4D, [t, l, b, r]: Window['pads'], value: number): tf
 const maxPool: OpImpl = ([x0], n) => {
   if (n.node.output && n.node.output.length > 1 && n.node.output[1]) fail(n, 'the Indices output is not supported');
   const x = nhwcOf(need(x0, n), n);
-  const win = poolWindow(x, n);
-  const tiled = win.pads.every((p) => p === 0) && win.kernel.every((k, i) => k === win.strides[i]);
-  if (tiled) return [tensorValue(tiledMaxPool(x, win.kernel), true)];
-  // Pad with -inf ourselves so every backend treats padding as ONNX does.
-  return [tensorValue(tf.maxPool(padded(x, win.pads, -Infinity), win.kernel, win.strides, 'valid'), true)];
+  return [tensorValue(maxPoolNhwc(x, poolWindow(x, n)), true)];
 };
+
+/**
+ * tf.maxPool over explicitly padded input. ONNX pads with −∞, which we add ourselves so every
+ * backend treats padding alike; the registered MaxPool gradient (core/pool-gradients.ts) sends
+ * each window's gradient to its first maximum, as PyTorch and ONNX Runtime do.
+ */
+function maxPoolNhwc(x: tf.Tensor4D, win: Window): tf.Tensor4D {
+  return tf.maxPool(padded(x, win.pads, Number.NEGATIVE_INFINITY), win.kernel, win.strides, 'valid');
+}
 
 const averagePool: OpImpl = ([x0], n, ctx) => {
   const x = nhwcOf(need(x0, n), n);
@@ -564,6 +584,20 @@ const reduceMean: OpImpl = (inputs, n, ctx) => {
   return [tensorValue(tf.mean(plain(x), axes, keep))];
 };
 
+/** ONNX's Selu defaults, the constants of Klambauer et al. 2017 (rounded to float32 when applied). */
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_GAMMA = 1.0507009873554805;
+
+/**
+ * x for x > 0, α·(exp(x) − 1) otherwise, as relu(x) + α·(exp(min(x, 0)) − 1): unlike tf.where
+ * on a comparison, tfjs can differentiate it (Greater has no gradient), and exp never overflows
+ * for large x (whose 0 · ∞ would make the gradient NaN).
+ */
+function elu(t: tf.Tensor, alpha: number): tf.Tensor {
+  if (alpha === 1) return tf.elu(t);
+  return tf.add(tf.relu(t), tf.mul(tf.sub(tf.exp(tf.minimum(t, 0)), 1), alpha));
+}
+
 const passThrough: OpImpl = ([x0], n) => [need(x0, n)];
 
 /** Every supported op type (default domain). */
@@ -573,11 +607,8 @@ export const OPS: Record<string, OpImpl> = {
   LeakyRelu: unary((t, n) => tf.leakyRelu(t, n.attrs.float('alpha', 0.01))),
   Sigmoid: unary((t) => tf.sigmoid(t)),
   Tanh: unary((t) => tf.tanh(t)),
-  Elu: unary((t, n) => {
-    const alpha = n.attrs.float('alpha', 1);
-    return alpha === 1 ? tf.elu(t) : tf.where(tf.greater(t, 0), t, tf.mul(tf.sub(tf.exp(t), 1), alpha));
-  }),
-  Selu: unary((t) => tf.selu(t)),
+  Elu: unary((t, n) => elu(t, n.attrs.float('alpha', 1))),
+  Selu: unary((t, n) => tf.mul(elu(t, n.attrs.float('alpha', SELU_ALPHA)), n.attrs.float('gamma', SELU_GAMMA))),
   Softplus: unary((t) => tf.softplus(t)),
   Exp: unary((t) => tf.exp(t)),
   Log: unary((t) => tf.log(t)),
