@@ -17,9 +17,9 @@ const reps = 20;
 const backend = await initRuntime();
 const ort1 = await loadOnnxModel(path, { intraOpNumThreads: 1 });
 const ort2 = await loadOnnxModel(path, { intraOpNumThreads: 2 });
-const imported = await importOnnxModel(path);
+const imported = await importOnnxModel(path, { ortPredictions: false, ortGradients: false });
 // The unfused ops are what logits() runs under a gradient tape (attacks).
-const unfused = await importOnnxModel(path, { fusedInference: false });
+const unfused = await importOnnxModel(path, { fusedInference: false, ortPredictions: false, ortGradients: false });
 const x = tf.randomUniform([batch, ...imported.info.inputShape], 0, 1, 'float32', 7);
 const labels = tf.oneHot(
   tf.tensor1d(
