@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 
 /** The version in package.json (read once; the CLI and reports state it). */
+let cached: string | undefined;
+
 export function packageVersion(): string {
-  const url = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(url, 'utf8')) as { version: string }).version;
+  cached ??= (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
+  return cached;
 }

@@ -2,12 +2,12 @@
  * Builds the versioned report document (schema aegis.report/1) from attack results,
  * validates documents read back from disk, and writes report.json + report.html.
  */
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AegisInputError } from '../core/errors.js';
 import { describeThreatModel, type ThreatModel, threatModelSchema } from '../core/threat-model.js';
+import { packageVersion } from '../core/version.js';
 import type { ModelInfo } from '../models/model.js';
 import { atlasName } from './atlas.js';
 import { renderHtml } from './render-html.js';
@@ -57,19 +57,6 @@ export interface BuildReportInput {
   attacks: AttackResultLike[];
   /** Defaults to now; pass one for reproducible documents. */
   createdAt?: Date | string;
-}
-
-let cachedVersion: string | undefined;
-
-/** Aegis's version, from package.json. */
-export function aegisVersion(): string {
-  if (cachedVersion === undefined) {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    cachedVersion = pkg.version ?? '0.0.0';
-  }
-  return cachedVersion;
 }
 
 /** Integers stay exact (query counts); other numbers keep `digits` significant digits. */
@@ -136,7 +123,7 @@ export function buildReport(input: BuildReportInput): Report {
   const createdAt = input.createdAt ?? new Date();
   const report: Report = {
     schema: REPORT_SCHEMA,
-    tool: { name: 'aegis', version: aegisVersion() },
+    tool: { name: 'aegis', version: packageVersion() },
     createdAt: typeof createdAt === 'string' ? createdAt : createdAt.toISOString(),
     ...(input.command !== undefined ? { command: input.command } : {}),
     seed: input.seed,
