@@ -8,16 +8,6 @@ import { tf } from '../../core/runtime.js';
 import { type Access, accessCovers, type ThreatModel } from '../../core/threat-model.js';
 import { type Model, requireAccess } from '../../models/model.js';
 import { QueryCountingModel } from '../../models/query-counter.js';
-import { pickExamplePairs, scoreBudget } from './budget-rows.js';
-import {
-  type AttackOptions,
-  atlasTechnique,
-  type EvasionAttack,
-  type EvasionResult,
-  type EvasionRow,
-  type ExamplePairs,
-  type LabeledBatch,
-} from './evasion-attack.js';
 
 /**
  * Checks that both the model and the threat model grant `need`, then returns the window the
@@ -99,74 +89,4 @@ export async function queryScores(
     }
   }
   return out;
-}
-
-/**
- * Scores adversarial rows with the clean model (not counted as attack queries) and collects
- * one row per budget, keeping example pairs for the largest budget.
- */
-export class BlackBoxRows {
-  readonly rows: EvasionRow[] = [];
-  private examples: ExamplePairs | undefined;
-  private readonly exampleEps: number;
-
-  constructor(
-    private readonly model: Model,
-    private readonly data: LabeledBatch,
-    private readonly threat: ThreatModel,
-    private readonly cleanPredictions: Int32Array,
-    private readonly keepExamples: number,
-  ) {
-    this.exampleEps = Math.max(...threat.epsilons);
-  }
-
-  /** Scores `xAdv` (not disposed) for budget `eps`; `queries` is the total over all examples. */
-  async add(eps: number, xAdv: tf.Tensor, queries: number, seconds: number): Promise<void> {
-    const { model, data, threat, cleanPredictions } = this;
-    const { row, adversarialPredictions } = await scoreBudget({
-      model,
-      x: data.x,
-      xAdv,
-      y: data.y,
-      cleanPredictions,
-      eps,
-      norm: threat.norm,
-      queries,
-      seconds,
-    });
-    this.rows.push(row);
-    if (this.examples === undefined && eps === this.exampleEps && this.keepExamples > 0) {
-      this.examples = pickExamplePairs({
-        x: data.x,
-        xAdv,
-        y: data.y,
-        cleanPredictions,
-        adversarialPredictions,
-        eps,
-        count: this.keepExamples,
-      });
-    }
-  }
-
-  result(attack: Pick<EvasionAttack, 'name' | 'title' | 'citation' | 'access'>): EvasionResult {
-    const out: EvasionResult = {
-      attack: attack.name,
-      title: attack.title,
-      citation: attack.citation,
-      atlas: atlasTechnique(attack.access),
-      threatModel: this.threat,
-      rows: this.rows,
-    };
-    if (this.examples) out.examples = this.examples;
-    return out;
-  }
-}
-
-/** The keepExamples option (default 8). */
-export function keepExamplesOption(options: AttackOptions): number {
-  const keep = options.keepExamples ?? 8;
-  if (!Number.isInteger(keep) || keep < 0) {
-    throw new AegisInputError(`option keepExamples must be a non-negative integer, got ${keep}`);
-  }
-  return keep;
 }

@@ -2,10 +2,19 @@
  * Shared arithmetic of evasion attacks: perturbation norms, projection onto a budget
  * ball, clipping to the input domain, and turning adversarial inputs into a result row.
  */
+import { AegisInputError } from '../../core/errors.js';
 import { tf } from '../../core/runtime.js';
-import type { Norm } from '../../core/threat-model.js';
+import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import type { Model } from '../../models/model.js';
-import type { EvasionRow, ExamplePairs } from './evasion-attack.js';
+import {
+  type AttackOptions,
+  atlasTechnique,
+  type EvasionAttack,
+  type EvasionResult,
+  type EvasionRow,
+  type ExamplePairs,
+  type LabeledBatch,
+} from './evasion-attack.js';
 
 /** Per-example norm of (xAdv - x), flattened over the feature dimensions. */
 export function perturbationNorms(x: tf.Tensor, xAdv: tf.Tensor, norm: Norm): Float32Array {
@@ -148,4 +157,81 @@ export function pickExamplePairs(args: {
     cleanPredictions: chosen.map((i) => cleanPredictions[i] as number),
     adversarialPredictions: chosen.map((i) => adversarialPredictions[i] as number),
   };
+}
+
+/** What one budget's attack cost: model queries (black-box), input gradients (white-box), time. */
+export interface BudgetCost {
+  queries: number;
+  gradients?: number;
+  seconds: number;
+}
+
+/**
+ * Collects one row per budget, in the order budgets are added, scoring adversarial inputs
+ * with the clean model (never counted as attack queries), and keeps clean/adversarial
+ * pairs for the largest budget.
+ */
+export class BudgetRows {
+  readonly rows: EvasionRow[] = [];
+  private examples: ExamplePairs | undefined;
+  private readonly exampleEps: number;
+
+  constructor(
+    private readonly model: Model,
+    private readonly data: LabeledBatch,
+    private readonly threat: ThreatModel,
+    private readonly cleanPredictions: Int32Array,
+    private readonly keepExamples: number,
+  ) {
+    this.exampleEps = Math.max(...threat.epsilons);
+  }
+
+  /** Scores `xAdv` (not disposed) for budget `eps`. */
+  async add(eps: number, xAdv: tf.Tensor, cost: BudgetCost): Promise<void> {
+    const { model, data, threat, cleanPredictions } = this;
+    const { row, adversarialPredictions } = await scoreBudget({
+      model,
+      x: data.x,
+      xAdv,
+      y: data.y,
+      cleanPredictions,
+      eps,
+      norm: threat.norm,
+      ...cost,
+    });
+    this.rows.push(row);
+    if (this.examples === undefined && eps === this.exampleEps && this.keepExamples > 0) {
+      this.examples = pickExamplePairs({
+        x: data.x,
+        xAdv,
+        y: data.y,
+        cleanPredictions,
+        adversarialPredictions,
+        eps,
+        count: this.keepExamples,
+      });
+    }
+  }
+
+  result(attack: Pick<EvasionAttack, 'name' | 'title' | 'citation' | 'access'>): EvasionResult {
+    const out: EvasionResult = {
+      attack: attack.name,
+      title: attack.title,
+      citation: attack.citation,
+      atlas: atlasTechnique(attack.access),
+      threatModel: this.threat,
+      rows: this.rows,
+    };
+    if (this.examples) out.examples = this.examples;
+    return out;
+  }
+}
+
+/** The keepExamples option (default 8). */
+export function keepExamplesOption(options: Pick<AttackOptions, 'keepExamples'>): number {
+  const keep = options.keepExamples ?? 8;
+  if (!Number.isInteger(keep) || keep < 0) {
+    throw new AegisInputError(`option keepExamples must be a non-negative integer, got ${keep}`);
+  }
+  return keep;
 }

@@ -9,7 +9,7 @@ import { AegisInputError } from '../../core/errors.js';
 import { tf } from '../../core/runtime.js';
 import type { ThreatModel } from '../../core/threat-model.js';
 import { type DifferentiableModel, type Model, requireGradients } from '../../models/model.js';
-import { predictLabelsBatched } from './budget-rows.js';
+import { BudgetRows, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import { oneHotLabels, perExample } from './loss-gradient.js';
 import {
@@ -19,7 +19,6 @@ import {
   concatBatches,
   minimumNormRows,
   positiveInt,
-  RowCollector,
   secondsSince,
 } from './white-box.js';
 
@@ -202,7 +201,7 @@ export function createCarliniWagner(overrides: Partial<CarliniWagnerConfig> = {}
       const steps = positiveInt(options.steps, config.steps, 'steps');
       const n = data.y.length;
       const clean = await predictLabelsBatched(model, data.x, batchSize);
-      const collector = new RowCollector(model, data, threat, clean, keepExamples);
+      const collector = new BudgetRows(model, data, threat, clean, keepExamples);
 
       const t0 = performance.now();
       let gradients = 0;

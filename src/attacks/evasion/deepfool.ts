@@ -13,7 +13,7 @@ import { AegisInputError } from '../../core/errors.js';
 import { tf } from '../../core/runtime.js';
 import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import { type DifferentiableModel, type Model, requireGradients } from '../../models/model.js';
-import { clipToDomain, predictLabelsBatched } from './budget-rows.js';
+import { BudgetRows, clipToDomain, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import {
   batchRanges,
@@ -22,7 +22,6 @@ import {
   concatBatches,
   minimumNormRows,
   positiveInt,
-  RowCollector,
   secondsSince,
 } from './white-box.js';
 
@@ -169,7 +168,7 @@ export function createDeepFool(overrides: Partial<DeepFoolConfig> = {}): Evasion
       const steps = positiveInt(options.steps, config.steps, 'steps');
       const n = data.y.length;
       const clean = await predictLabelsBatched(model, data.x, batchSize);
-      const collector = new RowCollector(model, data, threat, clean, keepExamples);
+      const collector = new BudgetRows(model, data, threat, clean, keepExamples);
 
       const t0 = performance.now();
       let gradients = 0;

@@ -7,17 +7,10 @@
 import { tf } from '../../core/runtime.js';
 import type { ThreatModel } from '../../core/threat-model.js';
 import { type DifferentiableModel, type Model, requireGradients } from '../../models/model.js';
-import { clipToDomain, predictLabelsBatched } from './budget-rows.js';
+import { BudgetRows, clipToDomain, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import { crossEntropyGradientFn, oneHotLabels, steepestAscent } from './loss-gradient.js';
-import {
-  batchRanges,
-  checkEvasionInputs,
-  commonOptions,
-  concatBatches,
-  RowCollector,
-  secondsSince,
-} from './white-box.js';
+import { batchRanges, checkEvasionInputs, commonOptions, concatBatches, secondsSince } from './white-box.js';
 
 /** Unit-size ascent directions for every example, computed batch by batch (caller disposes). */
 async function fgsmDirections(
@@ -61,7 +54,7 @@ async function run(
   const { batchSize, keepExamples } = commonOptions(options);
   const n = data.y.length;
   const clean = await predictLabelsBatched(model, data.x, batchSize);
-  const collector = new RowCollector(model, data, threat, clean, keepExamples);
+  const collector = new BudgetRows(model, data, threat, clean, keepExamples);
 
   const t0 = performance.now();
   const direction = await fgsmDirections(white, data, threat, batchSize, options.onProgress);
@@ -73,7 +66,7 @@ async function run(
       // A row's time is the shared gradient pass plus its own step: what FGSM at that eps alone costs.
       const seconds = gradientSeconds + secondsSince(t1);
       try {
-        await collector.add(eps, xAdv, n, seconds);
+        await collector.add(eps, xAdv, { queries: 0, gradients: n, seconds });
       } finally {
         xAdv.dispose();
       }

@@ -14,8 +14,8 @@ import { Rng } from '../../core/rng.js';
 import { tf } from '../../core/runtime.js';
 import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import type { Model } from '../../models/model.js';
-import { BlackBoxRows, blackBoxView, keepExamplesOption, queryLabels, toRows } from './black-box.js';
-import { predictLabelsBatched, projectToBudget } from './budget-rows.js';
+import { blackBoxView, queryLabels, toRows } from './black-box.js';
+import { BudgetRows, keepExamplesOption, predictLabelsBatched, projectToBudget } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import { checkEvasionInputs, positiveInt, secondsSince } from './white-box.js';
 
@@ -436,7 +436,7 @@ async function run(
   if (shape.length === 0) throw new AegisInputError('HopSkipJumpAttack needs examples of shape [n, ...features]');
   const x = toRows(data.x);
   const clean = await predictLabelsBatched(model, data.x, batchSize);
-  const rows = new BlackBoxRows(model, data, threat, clean, keepExamplesOption(options));
+  const rows = new BudgetRows(model, data, threat, clean, keepExamplesOption(options));
 
   const t0 = performance.now();
   const outcome = await hopSkipJump({
@@ -464,7 +464,7 @@ async function run(
     for (const eps of threat.epsilons) {
       const clipped = projectToBudget(data.x, xAdv, eps, threat.norm, threat.inputRange);
       try {
-        await rows.add(eps, clipped, queries, seconds);
+        await rows.add(eps, clipped, { queries, seconds });
       } finally {
         clipped.dispose();
       }

@@ -15,7 +15,7 @@ import { Rng } from '../../core/rng.js';
 import { tf } from '../../core/runtime.js';
 import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import { type DifferentiableModel, type Model, requireGradients } from '../../models/model.js';
-import { clipToDomain, predictLabelsBatched, projectToBudget } from './budget-rows.js';
+import { BudgetRows, clipToDomain, predictLabelsBatched, projectToBudget } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import { crossEntropyGradientFn, oneHotLabels, perExample, steepestAscent } from './loss-gradient.js';
 import {
@@ -24,7 +24,6 @@ import {
   commonOptions,
   concatBatches,
   positiveInt,
-  RowCollector,
   secondsSince,
 } from './white-box.js';
 
@@ -134,7 +133,7 @@ async function run(
   const n = data.y.length;
   const rng = new Rng(options.seed);
   const clean = await predictLabelsBatched(model, data.x, batchSize);
-  const collector = new RowCollector(model, data, threat, clean, keepExamples);
+  const collector = new BudgetRows(model, data, threat, clean, keepExamples);
   const ranges = batchRanges(n, batchSize);
   const total = n * threat.epsilons.length;
   let done = 0;
@@ -172,7 +171,7 @@ async function run(
     }
     const xAdv = concatBatches(parts);
     try {
-      await collector.add(eps, xAdv, gradients, secondsSince(t0));
+      await collector.add(eps, xAdv, { queries: 0, gradients, seconds: secondsSince(t0) });
     } finally {
       xAdv.dispose();
     }

@@ -14,8 +14,8 @@ import { Rng } from '../../core/rng.js';
 import { tf } from '../../core/runtime.js';
 import type { ThreatModel } from '../../core/threat-model.js';
 import type { Model } from '../../models/model.js';
-import { BlackBoxRows, blackBoxView, keepExamplesOption, queriesPerExample, queryScores, toRows } from './black-box.js';
-import { predictLabelsBatched } from './budget-rows.js';
+import { blackBoxView, queriesPerExample, queryScores, toRows } from './black-box.js';
+import { BudgetRows, keepExamplesOption, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import { checkEvasionInputs, positiveInt, secondsSince } from './white-box.js';
 
@@ -182,7 +182,7 @@ async function run(
   geometryOf(shape);
   const x = toRows(data.x);
   const clean = await predictLabelsBatched(model, data.x, batchSize);
-  const rows = new BlackBoxRows(model, data, threat, clean, keepExamplesOption(options));
+  const rows = new BudgetRows(model, data, threat, clean, keepExamplesOption(options));
   const rng = new Rng(options.seed);
   const total = nIters * threat.epsilons.length;
 
@@ -212,7 +212,7 @@ async function run(
     const xAdv = tf.tensor(adv, data.x.shape);
     try {
       // Total over examples; the mean per example is queries / n (at most nIters each).
-      await rows.add(eps, xAdv, view.queries - before, seconds);
+      await rows.add(eps, xAdv, { queries: view.queries - before, seconds });
     } finally {
       xAdv.dispose();
     }

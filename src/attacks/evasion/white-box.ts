@@ -7,16 +7,8 @@ import { AegisInputError } from '../../core/errors.js';
 import { tf } from '../../core/runtime.js';
 import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import type { Model } from '../../models/model.js';
-import { pickExamplePairs, projectToBudget, scoreBudget } from './budget-rows.js';
-import {
-  type AttackOptions,
-  atlasTechnique,
-  type EvasionAttack,
-  type EvasionResult,
-  type EvasionRow,
-  type ExamplePairs,
-  type LabeledBatch,
-} from './evasion-attack.js';
+import { type BudgetRows, keepExamplesOption, projectToBudget } from './budget-rows.js';
+import type { AttackOptions, EvasionAttack, LabeledBatch } from './evasion-attack.js';
 
 type AttackInfo = Pick<EvasionAttack, 'name' | 'title' | 'citation' | 'norms'>;
 
@@ -74,74 +66,12 @@ export function concatBatches(parts: tf.Tensor[]): tf.Tensor {
 }
 
 /**
- * Collects one row per budget, in the order budgets are added, and keeps clean/adversarial
- * pairs for the largest budget.
- */
-export class RowCollector {
-  readonly rows: EvasionRow[] = [];
-  examples: ExamplePairs | undefined;
-  private readonly exampleEps: number;
-
-  constructor(
-    private readonly model: Model,
-    private readonly data: LabeledBatch,
-    private readonly threat: ThreatModel,
-    private readonly cleanPredictions: Int32Array,
-    private readonly keepExamples: number,
-  ) {
-    this.exampleEps = Math.max(...threat.epsilons);
-  }
-
-  /** Scores `xAdv` for budget `eps` (white-box: no queries). Does not dispose `xAdv`. */
-  async add(eps: number, xAdv: tf.Tensor, gradients: number, seconds: number): Promise<void> {
-    const { model, data, threat, cleanPredictions } = this;
-    const { row, adversarialPredictions } = await scoreBudget({
-      model,
-      x: data.x,
-      xAdv,
-      y: data.y,
-      cleanPredictions,
-      eps,
-      norm: threat.norm,
-      queries: 0,
-      gradients,
-      seconds,
-    });
-    this.rows.push(row);
-    if (this.examples === undefined && eps === this.exampleEps && this.keepExamples > 0) {
-      this.examples = pickExamplePairs({
-        x: data.x,
-        xAdv,
-        y: data.y,
-        cleanPredictions,
-        adversarialPredictions,
-        eps,
-        count: this.keepExamples,
-      });
-    }
-  }
-
-  result(attack: AttackInfo): EvasionResult {
-    const out: EvasionResult = {
-      attack: attack.name,
-      title: attack.title,
-      citation: attack.citation,
-      atlas: atlasTechnique('gradients'),
-      threatModel: this.threat,
-      rows: this.rows,
-    };
-    if (this.examples) out.examples = this.examples;
-    return out;
-  }
-}
-
-/**
  * Rows of a minimum-norm attack: its one adversarial per example is projected onto each
  * budget ball (and the domain) and scored there. Every row reports the whole run's
  * gradients and seconds, since one run serves all budgets.
  */
 export async function minimumNormRows(
-  collector: RowCollector,
+  collector: BudgetRows,
   x: tf.Tensor,
   xAdv: tf.Tensor,
   threat: ThreatModel,
@@ -152,7 +82,7 @@ export async function minimumNormRows(
   for (const eps of threat.epsilons) {
     const clipped = projectToBudget(x, xAdv, eps, norm, threat.inputRange);
     try {
-      await collector.add(eps, clipped, gradients, seconds);
+      await collector.add(eps, clipped, { queries: 0, gradients, seconds });
     } finally {
       clipped.dispose();
     }
@@ -161,9 +91,5 @@ export async function minimumNormRows(
 
 /** Options every white-box attack reads. */
 export function commonOptions(options: AttackOptions): { batchSize: number; keepExamples: number } {
-  const keepExamples = options.keepExamples ?? 8;
-  if (!Number.isInteger(keepExamples) || keepExamples < 0) {
-    throw new AegisInputError(`option keepExamples must be a non-negative integer, got ${keepExamples}`);
-  }
-  return { batchSize: positiveInt(options.batchSize, 100, 'batchSize'), keepExamples };
+  return { batchSize: positiveInt(options.batchSize, 100, 'batchSize'), keepExamples: keepExamplesOption(options) };
 }
