@@ -213,6 +213,22 @@ export class BudgetRows {
     }
   }
 
+  /**
+   * Rows of a minimum-norm attack: its one adversarial per example is projected onto each
+   * budget ball (and the domain) and scored there. Every row reports the whole run's cost,
+   * since one run serves all budgets (Foolbox semantics).
+   */
+  async addMinimumNorm(xAdv: tf.Tensor, norm: Norm, cost: BudgetCost): Promise<void> {
+    for (const eps of this.threat.epsilons) {
+      const clipped = projectToBudget(this.data.x, xAdv, eps, norm, this.threat.inputRange);
+      try {
+        await this.add(eps, clipped, cost);
+      } finally {
+        clipped.dispose();
+      }
+    }
+  }
+
   result(attack: Pick<EvasionAttack, 'name' | 'title' | 'citation' | 'access'>): EvasionResult {
     const out: EvasionResult = {
       attack: attack.name,

@@ -17,7 +17,6 @@ import {
   checkEvasionInputs,
   commonOptions,
   concatBatches,
-  minimumNormRows,
   positiveInt,
   secondsSince,
 } from './white-box.js';
@@ -232,7 +231,7 @@ export function createCarliniWagner(overrides: Partial<CarliniWagnerConfig> = {}
       }
       const xAdv = concatBatches(parts);
       try {
-        await minimumNormRows(collector, data.x, xAdv, threat, 'l2', gradients, secondsSince(t0));
+        await collector.addMinimumNorm(xAdv, 'l2', { queries: 0, gradients, seconds: secondsSince(t0) });
       } finally {
         xAdv.dispose();
       }

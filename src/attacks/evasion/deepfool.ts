@@ -20,7 +20,6 @@ import {
   checkEvasionInputs,
   commonOptions,
   concatBatches,
-  minimumNormRows,
   positiveInt,
   secondsSince,
 } from './white-box.js';
@@ -194,7 +193,7 @@ export function createDeepFool(overrides: Partial<DeepFoolConfig> = {}): Evasion
       const xAdv = concatBatches(parts);
       try {
         // Every row reports the single run's gradients and time (one run serves all budgets).
-        await minimumNormRows(collector, data.x, xAdv, threat, threat.norm, gradients, secondsSince(t0));
+        await collector.addMinimumNorm(xAdv, threat.norm, { queries: 0, gradients, seconds: secondsSince(t0) });
       } finally {
         xAdv.dispose();
       }

@@ -15,7 +15,7 @@ import { tf } from '../../core/runtime.js';
 import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import type { Model } from '../../models/model.js';
 import { blackBoxView, queryLabels, toRows } from './black-box.js';
-import { BudgetRows, keepExamplesOption, predictLabelsBatched, projectToBudget } from './budget-rows.js';
+import { BudgetRows, keepExamplesOption, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import { checkEvasionInputs, positiveInt, secondsSince } from './white-box.js';
 
@@ -461,14 +461,7 @@ async function run(
   const queries = view.queries;
   const xAdv = tf.tensor(outcome.adversarial, data.x.shape);
   try {
-    for (const eps of threat.epsilons) {
-      const clipped = projectToBudget(data.x, xAdv, eps, threat.norm, threat.inputRange);
-      try {
-        await rows.add(eps, clipped, { queries, seconds });
-      } finally {
-        clipped.dispose();
-      }
-    }
+    await rows.addMinimumNorm(xAdv, threat.norm, { queries, seconds });
   } finally {
     xAdv.dispose();
   }

@@ -5,9 +5,9 @@
  */
 import { AegisInputError } from '../../core/errors.js';
 import { tf } from '../../core/runtime.js';
-import type { Norm, ThreatModel } from '../../core/threat-model.js';
+import type { ThreatModel } from '../../core/threat-model.js';
 import type { Model } from '../../models/model.js';
-import { type BudgetRows, keepExamplesOption, projectToBudget } from './budget-rows.js';
+import { keepExamplesOption } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, LabeledBatch } from './evasion-attack.js';
 
 type AttackInfo = Pick<EvasionAttack, 'name' | 'title' | 'citation' | 'norms'>;
@@ -63,30 +63,6 @@ export function concatBatches(parts: tf.Tensor[]): tf.Tensor {
   const all = tf.concat(parts, 0);
   for (const p of parts) p.dispose();
   return all;
-}
-
-/**
- * Rows of a minimum-norm attack: its one adversarial per example is projected onto each
- * budget ball (and the domain) and scored there. Every row reports the whole run's
- * gradients and seconds, since one run serves all budgets.
- */
-export async function minimumNormRows(
-  collector: BudgetRows,
-  x: tf.Tensor,
-  xAdv: tf.Tensor,
-  threat: ThreatModel,
-  norm: Norm,
-  gradients: number,
-  seconds: number,
-): Promise<void> {
-  for (const eps of threat.epsilons) {
-    const clipped = projectToBudget(x, xAdv, eps, norm, threat.inputRange);
-    try {
-      await collector.add(eps, clipped, { queries: 0, gradients, seconds });
-    } finally {
-      clipped.dispose();
-    }
-  }
 }
 
 /** Options every white-box attack reads. */
