@@ -7,7 +7,7 @@ import { initRuntime } from '../core/runtime.js';
 import { ACCESS_LEVELS, type Access } from '../core/threat-model.js';
 import { slice } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
-import { loadModel } from '../models/load-model.js';
+import { loadModel, tabularSchemaOf } from '../models/load-model.js';
 import { buildReport } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
 import {
@@ -87,7 +87,10 @@ export function registerEvasionCommand(attack: Command): void {
         numClasses: flags.numClasses ? parsePositiveInt('--num-classes', flags.numClasses) : undefined,
       });
       try {
-        let data = await loadDataset(flags.data, { labelColumn: flags.labelColumn });
+        let data = await loadDataset(flags.data, {
+          labelColumn: flags.labelColumn,
+          schema: tabularSchemaOf(flags.model),
+        });
         if (flags.limit) data = slice(data, 0, parsePositiveInt('--limit', flags.limit));
         const progress = createProgress(!flags.quiet && Boolean(process.stderr.isTTY));
         const suite = await runEvasionSuite(model, data, {

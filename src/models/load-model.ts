@@ -4,15 +4,17 @@
  * get a differentiable tfjs graph (ONNX files are imported), black-box attacks can use
  * ONNX Runtime, and a model can always be seen through a narrower window than it grants.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { AegisInputError } from '../core/errors.js';
 import { type Access, accessCovers } from '../core/threat-model.js';
+import { parseSchema, type TabularSchema } from '../data/tabular-schema.js';
 import { HttpModel } from './http-model.js';
 import type { Model } from './model.js';
 import { importOnnxModel } from './onnx-import.js';
 import { loadOnnxModel } from './onnx-model.js';
 import { QueryCountingModel } from './query-counter.js';
-import { loadTfjsModel } from './tfjs-model.js';
+import { AEGIS_JSON, loadTfjsModel } from './tfjs-model.js';
 
 export interface LoadModelOptions {
   /** The access to grant attacks (default: the most the model offers). */
@@ -81,4 +83,15 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
     return new QueryCountingModel(model, want);
   }
   return model;
+}
+
+/**
+ * The CSV schema a model directory was trained with (aegis.json `tabular`), so test data is
+ * encoded exactly as the training data was; undefined for other models.
+ */
+export function tabularSchemaOf(spec: string): TabularSchema | undefined {
+  const meta = join(spec, AEGIS_JSON);
+  if (isUrl(spec) || !existsSync(meta)) return undefined;
+  const tabular = (JSON.parse(readFileSync(meta, 'utf8')) as { tabular?: unknown }).tabular;
+  return tabular === undefined ? undefined : parseSchema(tabular, meta);
 }
