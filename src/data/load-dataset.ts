@@ -18,6 +18,7 @@ import {
   loadIdxImageDataset,
 } from './fashion-mnist.js';
 import { isGzip, looksLikeIdx, readIdx } from './idx.js';
+import { isImageFolder, loadImageFolderDataset } from './image-folder.js';
 import { loadNpzDataset } from './npz-dataset.js';
 import type { TabularSchema } from './tabular-schema.js';
 
@@ -26,6 +27,7 @@ export const SUPPORTED_DATASET_FORMATS: readonly string[] = [
   '.csv / .tsv (tabular, with a header row and a label column)',
   'IDX images file, raw or .gz (MNIST style; labels file found by name or given as labelsPath)',
   'a directory holding MNIST-style IDX files (train-/t10k-images-idx3-ubyte[.gz] and labels)',
+  'an image folder: one subfolder per class holding .pgm images (e.g. the AT&T faces s1/1.pgm …)',
   "'bundled' or 'fashion-mnist' (the bundled Fashion-MNIST subset), 'fashion-mnist-full' (Debian's full set)",
 ];
 
@@ -47,9 +49,19 @@ export interface LoadDatasetOptions {
   numeric?: string[];
   drop?: string[];
   name?: string;
+  /** Image folders: shrink each side by this integer factor (block averaging). */
+  downscale?: number;
 }
 
-export type DatasetFormat = 'fashion-mnist' | 'fashion-mnist-full' | 'idx-dir' | 'npz' | 'csv' | 'tsv' | 'idx';
+export type DatasetFormat =
+  | 'fashion-mnist'
+  | 'fashion-mnist-full'
+  | 'idx-dir'
+  | 'image-folder'
+  | 'npz'
+  | 'csv'
+  | 'tsv'
+  | 'idx';
 
 function unsupported(path: string, why: string): AegisInputError {
   return new AegisInputError(`${path}: ${why}. Supported: ${SUPPORTED_DATASET_FORMATS.join('; ')}`);
@@ -78,7 +90,7 @@ export function detectDatasetFormat(path: string): DatasetFormat {
   if (word === 'bundled' || word === 'fashion-mnist') return 'fashion-mnist';
   if (word === 'fashion-mnist-full') return 'fashion-mnist-full';
   if (!existsSync(path)) throw unsupported(path, 'no such file or directory');
-  if (statSync(path).isDirectory()) return 'idx-dir';
+  if (statSync(path).isDirectory()) return isImageFolder(path) ? 'image-folder' : 'idx-dir';
   const ext = extname(path).toLowerCase();
   if (ext === '.npz') return 'npz';
   if (ext === '.csv') return 'csv';
@@ -166,6 +178,11 @@ export async function loadDataset(path: string, opts: LoadDatasetOptions = {}): 
       const images = idxImagesInDir(path, split);
       return loadIdx(images, opts, opts.name ?? `${basename(resolve(path))}-${split}`);
     }
+    case 'image-folder':
+      return withOverrides(
+        loadImageFolderDataset(path, { name: opts.name, limit: opts.limit, downscale: opts.downscale }),
+        opts,
+      );
     case 'idx':
       return loadIdx(path, opts, opts.name ?? stemOf(path));
     case 'csv':
