@@ -1,0 +1,7 @@
+// Starts shadow-worker.ts in a worker thread when Aegis runs from TypeScript sources under tsx:
+// worker threads do not inherit tsx's loader, so register it here before importing the entry.
+import { workerData } from 'node:worker_threads';
+import { register } from 'tsx/esm/api';
+
+register();
+await import(workerData.entry);
