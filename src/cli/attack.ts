@@ -1,8 +1,10 @@
 /** `aegis attack <family>`: one subcommand per attack family. */
 import type { Command } from 'commander';
 import { registerEvasionCommand } from './attack-evasion.js';
+import { registerMembershipCommand } from './attack-membership.js';
 
 export function registerAttackCommand(program: Command): void {
   const attack = program.command('attack').description('run attacks against a model and write a report');
   registerEvasionCommand(attack);
+  registerMembershipCommand(attack);
 }

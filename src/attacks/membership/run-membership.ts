@@ -11,7 +11,7 @@ import type { Model } from '../../models/model.js';
 import { labelOnlyAttack } from './label-only.js';
 import { labelOnlyBoundaryAttack } from './label-only-boundary.js';
 import { liraAttacks } from './lira.js';
-import { checkMembershipData, type MembershipData, type MembershipResult } from './membership-attack.js';
+import { checkMembershipData, type MembershipData, type MembershipResult, rocChart } from './membership-attack.js';
 import { shadowAttack } from './shadow-attack.js';
 import type { ShadowSpec } from './shadow-training.js';
 import { MembershipTarget } from './target.js';
@@ -145,6 +145,14 @@ export async function runMembershipSuite(
         }),
       );
     }
+  }
+  if (results.length > 1) {
+    // One chart comparing every attack, under the first.
+    const all = rocChart(
+      'All membership attacks: ROC (log-log)',
+      results.map((r) => ({ name: r.attack, ...r.scores })),
+    );
+    results[0]?.charts.unshift(all);
   }
   return {
     results,

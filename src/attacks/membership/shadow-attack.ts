@@ -48,7 +48,7 @@ export interface ShadowAttackOptions {
   shadowTrainSize?: number;
   /** One attack classifier per class (the paper) or a single one. Default true. */
   perClass?: boolean;
-  /** Attack classifier: hidden units and epochs. Defaults [64], 30. */
+  /** Attack classifier: hidden units and epochs. Defaults [64], 60. */
   attackHidden?: number[];
   attackEpochs?: number;
   seed: number;
@@ -92,7 +92,7 @@ async function trainAttackModel(set: AttackSet, pick: number[], width: number, o
     seed: options.seed,
   });
   await trainModel(net, data, {
-    epochs: options.attackEpochs ?? 30,
+    epochs: options.attackEpochs ?? 60,
     batchSize: 64,
     seed: options.seed,
     progress: false,

@@ -15,7 +15,7 @@ import { buildLogisticRegression, buildMlp, buildSmallCnn } from '../../models/b
 import { networkLogits } from '../../models/tfjs-model.js';
 import { trainModel } from '../../models/train.js';
 import type { Architecture } from '../../models/train-classifier.js';
-import { type Augmentation, augmentImages, IDENTITY } from './augment.js';
+import { type Augmentation, augmentImages } from './augment.js';
 
 export interface ShadowSpec {
   arch: Architecture;
