@@ -1,10 +1,12 @@
 /** `aegis attack <family>`: one subcommand per attack family. */
 import type { Command } from 'commander';
 import { registerEvasionCommand } from './attack-evasion.js';
+import { registerExtractionCommand } from './attack-extraction.js';
 import { registerMembershipCommand } from './attack-membership.js';
 
 export function registerAttackCommand(program: Command): void {
   const attack = program.command('attack').description('run attacks against a model and write a report');
   registerEvasionCommand(attack);
+  registerExtractionCommand(attack);
   registerMembershipCommand(attack);
 }

@@ -71,7 +71,7 @@ function checkSuite(
     if (name === 'equation-solving') {
       requireAccess(victim, 'scores', 'equation-solving (it solves for parameters from the returned confidences)');
     } else {
-      if (!options.budgets) throw new AegisInputError(`${name} needs a query budget`);
+      if (!options.budgets) throw new AegisInputError(`${name} needs a query budget (--budget)`);
       checkTransferSet(victim, transfer, `${name} (give the attacker's own data with --transfer)`);
     }
   }
