@@ -6,8 +6,12 @@ import { thresholdAttacks } from '../../../src/attacks/membership/threshold.js';
 import { AccessError, AegisInputError } from '../../../src/core/errors.js';
 import { Rng } from '../../../src/core/rng.js';
 import { initRuntime } from '../../../src/core/runtime.js';
+import { slice } from '../../../src/data/dataset.js';
+import { loadFashionMnist } from '../../../src/data/fashion-mnist.js';
+import { buildLogisticRegression } from '../../../src/models/builders.js';
 import { QueryCountingModel } from '../../../src/models/query-counter.js';
-import type { TfjsModel } from '../../../src/models/tfjs-model.js';
+import { TfjsModel } from '../../../src/models/tfjs-model.js';
+import { trainModel } from '../../../src/models/train.js';
 import { overfitTarget, records, TARGET_SPEC } from './synthetic.js';
 
 const members = records(150, 1, 'members');
@@ -46,6 +50,29 @@ describe('LiRA (Carlini et al.)', () => {
 
     const [again] = await liraAttacks(new MembershipTarget(target), data, { ...options, workers: 1 });
     assert.deepEqual(again.scores, online.scores);
+  });
+
+  test('images: flip/shift augmentation queries, limited by the query budget', async () => {
+    const images = loadFashionMnist({ split: 'train', source: 'bundled', limit: 200 });
+    const imageData = { members: slice(images, 0, 100), nonMembers: slice(images, 100, 200) };
+    const spec = { arch: 'logistic' as const, epochs: 40, batchSize: 16, learningRate: 3e-3 };
+    const net = buildLogisticRegression({ inputShape: [28, 28, 1], numClasses: 10, seed: 9 });
+    await trainModel(net, imageData.members, { ...spec, seed: 9, progress: false });
+    const model = new TfjsModel(net);
+    try {
+      const options = { shadows: 4, spec, seed: 1, workers: 1 };
+      const [online] = await liraAttacks(new MembershipTarget(model, 'scores'), imageData, options);
+      assert.equal(online.rows[0]?.queries, 200 * 10); // identity + flip, each unshifted and shifted ±1 in x and y
+      assert.ok((online.rows[0]?.auc ?? 0) > 0.6, `image LiRA AUC ${online.rows[0]?.auc}`);
+      const [budgeted] = await liraAttacks(new MembershipTarget(model, 'scores'), imageData, {
+        ...options,
+        queryBudget: 3,
+      });
+      assert.equal(budgeted.rows[0]?.queries, 200 * 3);
+      assert.equal(budgeted.threatModel.queryBudget, 3);
+    } finally {
+      model.dispose();
+    }
   });
 
   test('needs scores, and at least 2 shadows', async () => {
