@@ -90,7 +90,7 @@ describe('transfer attack from a stolen surrogate', () => {
     });
     const chance = flipped / labels.length;
     assert.ok(row.successRate > chance + 0.15, `transfer success ${row.successRate} vs random noise ${chance}`);
-    assert.ok(row.surrogateSuccessRate >= row.successRate - 0.05, 'white-box on the surrogate is at least as strong');
+    assert.ok(row.surrogateSuccessRate > 0.3, `PGD works white-box on the surrogate: ${row.surrogateSuccessRate}`);
     surrogate.dispose();
   });
 });
