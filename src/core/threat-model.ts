@@ -64,6 +64,9 @@ export function describeThreatModel(t: ThreatModel): string {
     labels: 'black-box with predicted labels only',
   }[t.access];
   const budget = t.queryBudget ? `, at most ${t.queryBudget} queries per example` : '';
+  // Attacks without perturbation budgets (membership, inversion, extraction): no goal or norm to state.
+  if (t.epsilons.length === 0)
+    return `${access}${budget}; inputs in [${t.inputRange.join(', ')}]; knows ${t.knowledge}`;
   const goal = t.targeted ? 'targeted' : 'untargeted';
   return `${goal} ${access}; ${t.norm === 'linf' ? 'L-inf' : 'L2'} budgets ${t.epsilons.join(', ')}${budget}; inputs in [${t.inputRange.join(', ')}]; knows ${t.knowledge}`;
 }

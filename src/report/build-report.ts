@@ -12,6 +12,7 @@ import type { ModelInfo } from '../models/model.js';
 import { atlasName } from './atlas.js';
 import { renderHtml } from './render-html.js';
 import {
+  type ExampleCaptions,
   REPORT_SCHEMA,
   type Report,
   type ReportAttack,
@@ -41,6 +42,7 @@ export interface AttackResultLike {
     cleanPredictions: ArrayLike<number>;
     adversarialPredictions: ArrayLike<number>;
     featureNames?: string[];
+    captions?: ExampleCaptions;
   };
   charts?: ReportChart[];
 }
@@ -90,6 +92,7 @@ function buildExamples(examples: NonNullable<AttackResultLike['examples']>): Rep
     adversarialPredictions: Array.from(examples.adversarialPredictions),
   };
   if (examples.featureNames) out.featureNames = [...examples.featureNames];
+  if (examples.captions) out.captions = { ...examples.captions };
   return out;
 }
 
@@ -178,6 +181,14 @@ const examplesSchema = z
     cleanPredictions: z.array(count),
     adversarialPredictions: z.array(count),
     featureNames: z.array(z.string()).optional(),
+    captions: z
+      .object({
+        clean: z.string(),
+        adversarial: z.string(),
+        legend: z.string(),
+        showDifference: z.boolean().optional(),
+      })
+      .optional(),
   })
   .superRefine((ex, ctx) => {
     const n = ex.clean.length;

@@ -244,17 +244,25 @@ function imageGrid(
   const h = g.height * zoom;
   const img = (bytes: Uint8Array, alt: string) =>
     `<img src="${pngDataUri(encodePng(bytes, g.width, g.height, g.channels))}" width="${w}" height="${h}" alt="${escapeHtml(alt)}" title="${escapeHtml(alt)}">`;
+  const captions = ex.captions;
+  const showDifference = captions?.showDifference ?? true;
+  const [first, second] = [captions?.clean ?? 'clean', captions?.adversarial ?? 'adv'];
   const cards = ex.clean.map((clean, i) => {
     const adversarial = ex.adversarial[i];
     const truth = ex.labels[i];
     const { bytes, maxAbs } = perturbationBytes(clean, adversarial);
-    return `<figure class="pair"><div class="imgs">${img(toBytes(clean, range), 'clean')}${img(
+    const difference = showDifference ? img(bytes, `perturbation, max |δ| = ${sig(maxAbs, 3)}`) : '';
+    const deltaLine = showDifference ? `<br><small>max |δ| = ${escapeHtml(sig(maxAbs, 3))}</small>` : '';
+    return `<figure class="pair"><div class="imgs">${img(toBytes(clean, range), first)}${img(
       toBytes(adversarial, range),
-      'adversarial',
-    )}${img(bytes, `perturbation, max |δ| = ${sig(maxAbs, 3)}`)}</div>
-<figcaption>true: <b>${escapeHtml(className(classNames, truth))}</b><br>${predictionLine('clean', ex.cleanPredictions[i], truth, classNames)}<br>${predictionLine('adv', ex.adversarialPredictions[i], truth, classNames)}<br><small>max |δ| = ${escapeHtml(sig(maxAbs, 3))}</small></figcaption></figure>`;
+      second,
+    )}${difference}</div>
+<figcaption>true: <b>${escapeHtml(className(classNames, truth))}</b><br>${predictionLine(escapeHtml(first), ex.cleanPredictions[i], truth, classNames)}<br>${predictionLine(escapeHtml(second), ex.adversarialPredictions[i], truth, classNames)}${deltaLine}</figcaption></figure>`;
   });
-  return `<p class="legend">Each example: clean input, adversarial input (ε = ${escapeHtml(sig(ex.eps, 5))}), and the perturbation amplified to full contrast (grey = unchanged).</p>
+  const legend =
+    captions?.legend ??
+    `Each example: clean input, adversarial input (ε = ${sig(ex.eps, 5)}), and the perturbation amplified to full contrast (grey = unchanged).`;
+  return `<p class="legend">${escapeHtml(legend)}</p>
 <div class="grid">${cards.join('\n')}</div>`;
 }
 

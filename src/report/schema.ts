@@ -28,6 +28,20 @@ export interface ReportExamples {
   adversarialPredictions: number[];
   /** Names of the features of rank-1 (tabular) examples, for the feature-change table. */
   featureNames?: string[];
+  /** Image grids of attacks whose pairs are not clean/adversarial (e.g. inversion: class mean beside reconstruction). */
+  captions?: ExampleCaptions;
+}
+
+/** What the two images of a pair are, and whether to show their difference as a perturbation. */
+export interface ExampleCaptions {
+  /** Caption prefix of the first image's prediction line (default 'clean'). */
+  clean: string;
+  /** Of the second (default 'adv'). */
+  adversarial: string;
+  /** The sentence above the grid. */
+  legend: string;
+  /** Show the amplified difference panel (default true). */
+  showDifference?: boolean;
 }
 
 /** A line chart an attack wants in the report (ROC curve, fidelity vs queries, …). */

@@ -86,7 +86,12 @@ describe('aegis attack inversion on good input', () => {
     assert.equal(row.classes, 3);
     assert.deepEqual(attack.examples.labels, [0, 2, 3]);
     assert.deepEqual(attack.examples.shape, [SIDE, SIDE, 1]);
-    assert.ok(existsSync(join(out, 'report.html')));
+    assert.doesNotMatch(attack.threatModelText, /budgets|untargeted/, 'no evasion budgets in the threat model text');
+    assert.equal(attack.examples.captions.adversarial, 'reconstruction');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    assert.match(html, /mean training image \(left\) and the MI-Face reconstruction/);
+    assert.match(html, /reconstruction → /);
+    assert.doesNotMatch(html, /perturbation amplified|max \|δ\|/, 'no perturbation panel for inversion pairs');
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).attacks[0].rows, attack.rows);
   });
 

@@ -9,6 +9,7 @@ import { Rng } from '../../core/rng.js';
 import { makeThreatModel, type ThreatModel } from '../../core/threat-model.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { Model } from '../../models/model.js';
+import type { ExampleCaptions } from '../../report/schema.js';
 import { classMeans, evaluateReconstructions, type InversionEvaluation, imageShapeOf } from './evaluate.js';
 import { type CostOracle, type GradientSource, whiteBoxOracle, zerothOrderOracle } from './gradient-source.js';
 import { checkMiFaceOptions, MI_FACE_CITATION, type MiFaceOptions, type MiFaceResult, miFace } from './mi-face.js';
@@ -120,6 +121,7 @@ export interface InversionAttackResult {
     labels: number[];
     cleanPredictions: number[];
     adversarialPredictions: number[];
+    captions: ExampleCaptions;
   };
   run: InversionRun;
   evaluation: InversionEvaluation;
@@ -191,6 +193,13 @@ export async function runInversion(
       labels: run.classes.slice(0, keep),
       cleanPredictions: Array.from(evaluation.meanPredictions.subarray(0, keep)),
       adversarialPredictions: Array.from(evaluation.predictions.subarray(0, keep)),
+      captions: {
+        clean: 'class mean',
+        adversarial: 'reconstruction',
+        legend:
+          "Each class: its mean training image (left) and the MI-Face reconstruction from the model (right); the predictions are the evaluation classifier's.",
+        showDifference: false,
+      },
     },
     run,
     evaluation,
