@@ -121,7 +121,7 @@ export function registerInversionCommand(attack: Command): void {
       'architecture of the evaluation classifier trained when --eval-model is absent',
       'mlp',
     )
-    .option('--eval-epochs <n>', 'its training epochs', '30')
+    .option('--eval-epochs <n>', 'its training epochs', '60')
     .option('--access <level>', 'treat the victim as gradients, scores or labels (default: all it grants)')
     .option('--seed <n>', 'random seed', '0')
     .option('--out <dir>', 'write report.json and report.html here')
