@@ -160,7 +160,7 @@ for (const kind of String(values.victims).split(',') as PaperVictim[]) {
     log(JSON.stringify(out));
     if (values.report) {
       const report = buildReport({
-        model: victim.info,
+        model: target.info,
         dataset: {
           name: train.name,
           source: train.source,
