@@ -48,7 +48,8 @@ const COLUMNS: ReadonlyArray<{ key: string; label: string; format: (x: number) =
 
 /**
  * attack | eps | accuracy | success | mean pert. | queries | s, plus any other numeric row
- * keys (auc, fidelity, …) as extra columns; '-' where a row lacks a value.
+ * keys (auc, fidelity, …) as extra columns; '-' where a row lacks a value. Standard columns
+ * no row has are omitted.
  */
 export function formatRowsTable(attacks: readonly TableAttack[]): string {
   const rowsOf = (a: TableAttack) => a.rows as readonly ReportRow[];
@@ -59,7 +60,9 @@ export function formatRowsTable(attacks: readonly TableAttack[]): string {
         if (typeof v === 'number' && !COLUMNS.some((c) => c.key === k)) extras.add(k);
     }
   }
-  const columns = [...COLUMNS, ...[...extras].map((key) => ({ key, label: key, format: (x: number) => sig(x) }))];
+  // Standard columns no row fills (e.g. eps for inversion) are left out rather than shown as '-'.
+  const used = COLUMNS.filter((c) => attacks.some((a) => rowsOf(a).some((row) => typeof row[c.key] === 'number')));
+  const columns = [...used, ...[...extras].map((key) => ({ key, label: key, format: (x: number) => sig(x) }))];
   const body = attacks.flatMap((a) => {
     const name = 'name' in a ? a.name : a.attack;
     return rowsOf(a).map((row) => [

@@ -58,4 +58,13 @@ describe('formatRowsTable', () => {
     assert.match(lines[2], /^pgd\s+0\.05\s+87\.7%/);
     assert.match(lines.at(-1) as string, /^mia\s+-\s+-.*\s0\.71$/);
   });
+
+  it('leaves out standard columns that no row fills', () => {
+    const text = formatRowsTable([
+      { name: 'mi-face', rows: [{ identificationAccuracy: 0.95, ssim: 0.15, queries: 0, seconds: 37 }] },
+    ]);
+    const header = text.split('\n')[0] ?? '';
+    assert.match(header, /^attack\s+queries\s+s\s+identificationAccuracy\s+ssim$/);
+    assert.doesNotMatch(header, /eps|accuracy\s+success/);
+  });
 });
