@@ -61,8 +61,10 @@ export interface ShadowTrainingOptions {
 }
 
 /**
- * Two workers on this project's 2-core machines: measured 1.6–1.8x the throughput of one
- * (bench/membership.ts, docs/benchmarks.md); more workers than cores only contend.
+ * Two workers on this project's 2-core machines: ~1.4x the throughput of training in-process
+ * when the machine is otherwise idle (2,770 vs 2,000 samples/s for the small CNN, start-up
+ * included), but ~0.85x while another job holds a core (bench/membership.ts --parts workers;
+ * docs/benchmarks.md). Never more workers than cores. Pass workers: 1 on a busy machine.
  */
 export function defaultShadowWorkers(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
