@@ -3,6 +3,12 @@
 export type { AttackOptions, EvasionAttack, EvasionResult, EvasionRow } from './attacks/evasion/evasion-attack.js';
 export { EVASION_ATTACKS, getEvasionAttack } from './attacks/evasion/registry.js';
 export { runEvasionSuite } from './attacks/evasion/run-evasion.js';
+export { EXTRACTION_ATTACKS, runExtractionSuite } from './attacks/extraction/run-extraction.js';
+export { transferAttack } from './attacks/extraction/transfer.js';
+export { invertClasses, runInversion } from './attacks/inversion/run-inversion.js';
+export { ssim } from './attacks/inversion/ssim.js';
+export { membershipMetrics, rocCurve } from './attacks/membership/roc.js';
+export { MEMBERSHIP_ATTACKS, runMembershipSuite } from './attacks/membership/run-membership.js';
 export { AccessError, AegisInputError, isInputError } from './core/errors.js';
 export { Rng } from './core/rng.js';
 export { type BackendName, initRuntime, tf } from './core/runtime.js';
@@ -17,6 +23,7 @@ export {
 export { loadCsvDataset } from './data/csv.js';
 export * from './data/dataset.js';
 export { FASHION_MNIST_CLASSES, loadFashionMnist } from './data/fashion-mnist.js';
+export { loadImageFolderDataset } from './data/image-folder.js';
 export { loadDataset } from './data/load-dataset.js';
 export { readNpzFile, writeNpzFile } from './data/npz.js';
 export { buildLogisticRegression, buildMlp, buildSmallCnn } from './models/builders.js';

@@ -42,10 +42,14 @@ describe('label-only attacks (Choquette-Choo et al.)', () => {
     assert.equal(row.queries, 300 * 20); // 20 noisy copies per tabular record
     assert.equal(labelsOnly.queries, row.queries);
     assert.equal(result.threatModel.access, 'labels');
-    const budgeted = await labelOnlyAttack(new MembershipTarget(labelsOnly), { members, nonMembers }, {
-      seed: 3,
-      queryBudget: 5,
-    });
+    const budgeted = await labelOnlyAttack(
+      new MembershipTarget(labelsOnly),
+      { members, nonMembers },
+      {
+        seed: 3,
+        queryBudget: 5,
+      },
+    );
     assert.equal(budgeted.rows[0]?.queries, 300 * 5);
     await assert.rejects(
       labelOnlyAttack(new MembershipTarget(labelsOnly), { members, nonMembers }, { seed: 3, queryBudget: 0 }),

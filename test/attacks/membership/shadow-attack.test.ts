@@ -33,13 +33,17 @@ describe('shadow models + attack classifier (Shokri et al.)', () => {
 
   test('shadow data too small for an IN and an OUT half is an input error', async () => {
     await assert.rejects(
-      shadowAttack(new MembershipTarget(target), { members, nonMembers }, {
-        shadows: 2,
-        spec: TARGET_SPEC,
-        shadowData,
-        shadowTrainSize: 200,
-        seed: 0,
-      }),
+      shadowAttack(
+        new MembershipTarget(target),
+        { members, nonMembers },
+        {
+          shadows: 2,
+          spec: TARGET_SPEC,
+          shadowData,
+          shadowTrainSize: 200,
+          seed: 0,
+        },
+      ),
       (e: Error) => e instanceof AegisInputError && /needs 2 × 200 shadow records.*has 300/.test(e.message),
     );
   });
