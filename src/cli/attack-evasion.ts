@@ -4,13 +4,13 @@ import { evasionAttackNames, getEvasionAttack } from '../attacks/evasion/registr
 import { runEvasionSuite } from '../attacks/evasion/run-evasion.js';
 import { AegisInputError } from '../core/errors.js';
 import { initRuntime } from '../core/runtime.js';
-import { ACCESS_LEVELS, type Access } from '../core/threat-model.js';
 import { slice } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { loadModel, tabularSchemaOf } from '../models/load-model.js';
 import { buildReport } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
 import {
+  parseAccess,
   parseNameList,
   parseNonNegativeList,
   parseNorm,
@@ -40,14 +40,6 @@ interface EvasionFlags {
   out?: string;
   json?: boolean;
   quiet?: boolean;
-}
-
-function parseAccess(text: string | undefined): Access | undefined {
-  if (text === undefined) return undefined;
-  if (!(ACCESS_LEVELS as readonly string[]).includes(text)) {
-    throw new AegisInputError(`--access must be one of ${ACCESS_LEVELS.join(', ')}, got '${text}'`);
-  }
-  return text as Access;
 }
 
 export function registerEvasionCommand(attack: Command): void {

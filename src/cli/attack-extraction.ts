@@ -9,13 +9,13 @@ import {
 import { parseArchitecture } from '../attacks/extraction/surrogate.js';
 import { AegisInputError } from '../core/errors.js';
 import { initRuntime } from '../core/runtime.js';
-import { ACCESS_LEVELS, type Access } from '../core/threat-model.js';
 import { slice } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { loadModel, tabularSchemaOf } from '../models/load-model.js';
 import { buildReport } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
 import {
+  parseAccess,
   parseNameList,
   parseNonNegativeList,
   parseNumberList,
@@ -58,14 +58,6 @@ export function parseBudgets(text: string): number[] {
     throw new AegisInputError(`--budget: ${bad} is not a positive whole number of queries`);
   }
   return values;
-}
-
-function parseAccess(text: string | undefined): Access | undefined {
-  if (text === undefined) return undefined;
-  if (!(ACCESS_LEVELS as readonly string[]).includes(text)) {
-    throw new AegisInputError(`--access must be one of ${ACCESS_LEVELS.join(', ')}, got '${text}'`);
-  }
-  return text as Access;
 }
 
 const optional = <T>(text: string | undefined, parse: (t: string) => T): T | undefined =>

@@ -8,7 +8,6 @@ import { type GradientSource, parseGradientSource } from '../attacks/inversion/g
 import { runInversion } from '../attacks/inversion/run-inversion.js';
 import { AegisInputError } from '../core/errors.js';
 import { initRuntime } from '../core/runtime.js';
-import { ACCESS_LEVELS, type Access } from '../core/threat-model.js';
 import type { Dataset } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { evaluateAccuracy } from '../models/evaluate.js';
@@ -17,7 +16,13 @@ import { type Model, requireAccess, requireGradients } from '../models/model.js'
 import { parseArchitecture, trainClassifier } from '../models/train-classifier.js';
 import { buildReport } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
-import { parseNonNegativeInt, parseNumberList, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
+import {
+  parseAccess,
+  parseNonNegativeInt,
+  parseNumberList,
+  parsePositiveInt,
+  parsePositiveNumber,
+} from './parse-options.js';
 import { createProgress } from './progress.js';
 
 export const INVERSION_ATTACKS = ['mi-face'] as const;
@@ -44,14 +49,6 @@ interface InversionFlags {
   out?: string;
   json?: boolean;
   quiet?: boolean;
-}
-
-function parseAccess(text: string | undefined): Access | undefined {
-  if (text === undefined) return undefined;
-  if (!(ACCESS_LEVELS as readonly string[]).includes(text)) {
-    throw new AegisInputError(`--access must be one of ${ACCESS_LEVELS.join(', ')}, got '${text}'`);
-  }
-  return text as Access;
 }
 
 /** `all`, or a comma-separated list of class names (as in --data) or indices. */

@@ -14,7 +14,6 @@ import {
 import { defaultShadowWorkers, type ShadowSpec } from '../attacks/membership/shadow-training.js';
 import { AegisInputError } from '../core/errors.js';
 import { initRuntime } from '../core/runtime.js';
-import { ACCESS_LEVELS, type Access } from '../core/threat-model.js';
 import { type Dataset, size, slice } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { loadModel } from '../models/load-model.js';
@@ -22,7 +21,13 @@ import { parseArchitecture } from '../models/train-classifier.js';
 import { buildReport } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
 import { cliOutput } from './io.js';
-import { parseNameList, parseNonNegativeInt, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
+import {
+  parseAccess,
+  parseNameList,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  parsePositiveNumber,
+} from './parse-options.js';
 import { createProgress } from './progress.js';
 
 interface MembershipFlags {
@@ -84,14 +89,6 @@ async function loadSpec(flag: string, text: string, labelColumn: string | undefi
     ...part,
     name: spec.start !== undefined || spec.end !== undefined ? `${data.name}[${start}:${end}]` : data.name,
   };
-}
-
-function parseAccess(text: string | undefined): Access | undefined {
-  if (text === undefined) return undefined;
-  if (!(ACCESS_LEVELS as readonly string[]).includes(text)) {
-    throw new AegisInputError(`--access must be one of ${ACCESS_LEVELS.join(', ')}, got '${text}'`);
-  }
-  return text as Access;
 }
 
 function formatExposed(results: MembershipResult[]): string {

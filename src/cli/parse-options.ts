@@ -1,6 +1,6 @@
 /** Flag parsers shared by the subcommands: each throws AegisInputError on bad input. */
 import { AegisInputError } from '../core/errors.js';
-import { NORMS, type Norm } from '../core/threat-model.js';
+import { ACCESS_LEVELS, type Access, NORMS, type Norm } from '../core/threat-model.js';
 
 export function parseNumberList(flag: string, text: string): number[] {
   const values = text
@@ -57,4 +57,13 @@ export function parseNameList(text: string): string[] {
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter((s) => s.length > 0);
+}
+
+/** --access: gradients, scores or labels (undefined: all the model grants). */
+export function parseAccess(text: string | undefined): Access | undefined {
+  if (text === undefined) return undefined;
+  if (!(ACCESS_LEVELS as readonly string[]).includes(text)) {
+    throw new AegisInputError(`--access must be one of ${ACCESS_LEVELS.join(', ')}, got '${text}'`);
+  }
+  return text as Access;
 }

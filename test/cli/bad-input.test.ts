@@ -7,10 +7,9 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { redirectCliOutput } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { encodeIdx } from '../../src/data/idx.js';
 import { writeNpzFile } from '../../src/data/npz.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const MODEL = 'test/fixtures/fmnist_cnn.onnx';
 const DATA = 'test/fixtures/fmnist_test200.npz';
@@ -18,17 +17,7 @@ const DATA = 'test/fixtures/fmnist_test200.npz';
 let dir: string;
 
 /** Runs the CLI in-process and captures stderr. */
-async function run(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const restore = redirectCliOutput({ out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  try {
-    const code = await main(['node', 'aegis', ...args]);
-    return { code, stderr: err.join(''), stdout: out.join('') };
-  } finally {
-    restore();
-  }
-}
+const run = runCli;
 
 function evasion(extra: string[], data = DATA, model = MODEL): string[] {
   return ['attack', 'evasion', '--model', model, '--data', data, '--limit', '5', '--quiet', ...extra];

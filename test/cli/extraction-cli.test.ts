@@ -7,11 +7,10 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { redirectCliOutput } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { initRuntime } from '../../src/core/runtime.js';
 import { buildLogisticRegression } from '../../src/models/builders.js';
 import { saveTfjsModel } from '../../src/models/tfjs-model.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const MODEL = 'test/fixtures/fmnist_cnn.onnx';
 const DATA = 'test/fixtures/fmnist_test200.npz';
@@ -19,17 +18,7 @@ const DATA = 'test/fixtures/fmnist_test200.npz';
 let dir: string;
 let logistic: string;
 
-async function run(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const restore = redirectCliOutput({ out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  try {
-    const code = await main(['node', 'aegis', ...args]);
-    return { code, stderr: err.join(''), stdout: out.join('') };
-  } finally {
-    restore();
-  }
-}
+const run = runCli;
 
 function extraction(extra: string[], model = MODEL): string[] {
   return ['attack', 'extraction', '--model', model, '--data', DATA, '--quiet', ...extra];

@@ -8,13 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { trainPaperVictim } from '../../src/attacks/inversion/paper-victims.js';
-import { redirectCliOutput } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { Rng } from '../../src/core/rng.js';
 import { initRuntime } from '../../src/core/runtime.js';
 import { loadImageFolderDataset } from '../../src/data/image-folder.js';
 import { writePgm } from '../../src/data/pgm.js';
 import { saveTfjsModel } from '../../src/models/tfjs-model.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const SIDE = 16;
 const SUBJECTS = 4;
@@ -22,17 +21,7 @@ let dir: string;
 let faces: string;
 let victim: string;
 
-async function run(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const restore = redirectCliOutput({ out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  try {
-    const code = await main(['node', 'aegis', ...args]);
-    return { code, stderr: err.join(''), stdout: out.join('') };
-  } finally {
-    restore();
-  }
-}
+const run = runCli;
 
 /** s1…s4, 8 images each: a smooth random prototype per subject plus noise, as 8-bit PGMs. */
 function writeFaces(root: string): void {

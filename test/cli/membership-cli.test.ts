@@ -7,13 +7,12 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { redirectCliOutput } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { initRuntime } from '../../src/core/runtime.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { writeNpzFile } from '../../src/data/npz.js';
 import { saveTfjsModel } from '../../src/models/tfjs-model.js';
 import { overfitTarget, records } from '../attacks/membership/synthetic.js';
+import { runCli } from '../helpers/run-cli.js';
 
 let dir: string;
 let model: string;
@@ -21,17 +20,7 @@ let members: string;
 let nonMembers: string;
 let shadowData: string;
 
-async function run(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  const err: string[] = [];
-  const out: string[] = [];
-  const restore = redirectCliOutput({ out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  try {
-    const code = await main(['node', 'aegis', ...args]);
-    return { code, stderr: err.join(''), stdout: out.join('') };
-  } finally {
-    restore();
-  }
-}
+const run = runCli;
 
 function writeData(path: string, data: Dataset): string {
   writeNpzFile(path, {

@@ -7,22 +7,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { redirectCliOutput } from '../../src/cli/io.js';
-import { main } from '../../src/cli/main.js';
 import { Rng } from '../../src/core/rng.js';
+import { runCli } from '../helpers/run-cli.js';
 
 let dir: string;
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const restore = redirectCliOutput({ out: (t) => void out.push(t), err: (t) => void err.push(t) });
-  try {
-    return { code: await main(['node', 'aegis', ...args]), out: out.join(''), err: err.join('') };
-  } finally {
-    restore();
-  }
-}
+const run = runCli;
 
 /** Flows: bytes and duration separate the classes; protocol is a categorical column. */
 function flows(n: number, seed: number, protocols: string[]): string {
@@ -60,7 +50,7 @@ describe('CSV models keep their schema', () => {
       '--out',
       model,
     ]);
-    assert.equal(trained.code, 0, trained.err);
+    assert.equal(trained.code, 0, trained.stderr);
     const meta = JSON.parse(readFileSync(join(model, 'aegis.json'), 'utf8'));
     assert.ok(meta.tabular, 'the fitted schema is saved with the model');
     assert.deepEqual(meta.inputShape, [5], 'two numeric columns + three one-hot protocol columns');
@@ -81,7 +71,7 @@ describe('CSV models keep their schema', () => {
       '--out',
       out,
     ]);
-    assert.equal(attacked.code, 0, attacked.err);
+    assert.equal(attacked.code, 0, attacked.stderr);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     assert.ok(report.clean.accuracy > 0.9, `clean accuracy ${report.clean.accuracy}`);
     const pgd = report.attacks.find((a: { name: string }) => a.name === 'pgd');
