@@ -28,7 +28,7 @@ import { evaluateAccuracy } from '../src/models/evaluate.js';
 import type { Model } from '../src/models/model.js';
 import { QueryCountingModel } from '../src/models/query-counter.js';
 import { trainClassifier } from '../src/models/train-classifier.js';
-import { buildReport, writeReport } from '../src/report/build-report.js';
+import { buildReport, datasetSummary, writeReport } from '../src/report/build-report.js';
 import { sharedPath } from '../test/helpers/shared-dir.js';
 
 const { values } = parseArgs({
@@ -161,13 +161,7 @@ for (const kind of String(values.victims).split(',') as PaperVictim[]) {
     if (values.report) {
       const report = buildReport({
         model: target.info,
-        dataset: {
-          name: train.name,
-          source: train.source,
-          size: train.y.length,
-          shape: train.shape,
-          classNames: train.classNames,
-        },
+        dataset: datasetSummary(train),
         cleanAccuracy: await evaluateAccuracy(victim, train),
         seed,
         backend,

@@ -7,7 +7,7 @@ import { initRuntime } from '../core/runtime.js';
 import { slice } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import { loadModel, tabularSchemaOf } from '../models/load-model.js';
-import { buildReport } from '../report/build-report.js';
+import { buildReport, datasetSummary } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
 import {
   parseAccess,
@@ -99,13 +99,7 @@ export function registerEvasionCommand(attack: Command): void {
         }).finally(() => progress.stop());
         const report = buildReport({
           model: model.info,
-          dataset: {
-            name: data.name,
-            source: data.source,
-            size: data.shape[0] ?? 0,
-            shape: data.shape,
-            classNames: data.classNames,
-          },
+          dataset: datasetSummary(data),
           cleanAccuracy: suite.cleanAccuracy,
           seed,
           backend,

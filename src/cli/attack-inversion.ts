@@ -14,7 +14,7 @@ import { evaluateAccuracy } from '../models/evaluate.js';
 import { loadModel } from '../models/load-model.js';
 import { type Model, requireAccess, requireGradients } from '../models/model.js';
 import { parseArchitecture, trainClassifier } from '../models/train-classifier.js';
-import { buildReport } from '../report/build-report.js';
+import { buildReport, datasetSummary } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
 import {
   parseAccess,
@@ -170,13 +170,7 @@ export function registerInversionCommand(attack: Command): void {
         }).finally(() => progress.stop());
         const report = buildReport({
           model: model.info,
-          dataset: {
-            name: data.name,
-            source: data.source,
-            size: data.shape[0] ?? 0,
-            shape: data.shape,
-            classNames: data.classNames,
-          },
+          dataset: datasetSummary(data),
           cleanAccuracy: await evaluateAccuracy(model, data),
           seed,
           backend,

@@ -16,7 +16,7 @@ import { evaluateAccuracy } from '../models/evaluate.js';
 import { loadTfjsModel, saveTfjsModel, type TfjsModel } from '../models/tfjs-model.js';
 import { trainingSummary } from '../models/train.js';
 import { trainClassifier } from '../models/train-classifier.js';
-import { buildReport } from '../report/build-report.js';
+import { buildReport, datasetSummary } from '../report/build-report.js';
 import { emitReport } from './emit-report.js';
 import { cliOutput } from './io.js';
 import { parseNonNegativeInt, parsePositiveInt } from './parse-options.js';
@@ -91,13 +91,7 @@ export function registerDemoCommand(program: Command): void {
       }
       const report = buildReport({
         model: model.info,
-        dataset: {
-          name: data.name,
-          source: data.source,
-          size: data.shape[0] ?? 0,
-          shape: data.shape,
-          classNames: data.classNames,
-        },
+        dataset: datasetSummary(data),
         cleanAccuracy,
         seed,
         backend,

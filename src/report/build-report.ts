@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AegisInputError } from '../core/errors.js';
 import { describeThreatModel, type ThreatModel, threatModelSchema } from '../core/threat-model.js';
 import { packageVersion } from '../core/version.js';
+import type { Dataset } from '../data/dataset.js';
 import type { ModelInfo } from '../models/model.js';
 import { atlasName } from './atlas.js';
 import { renderHtml } from './render-html.js';
@@ -118,6 +119,17 @@ function buildAttack(result: AttackResultLike): ReportAttack {
     }));
   }
   return attack;
+}
+
+/** The report's description of a dataset. */
+export function datasetSummary(data: Dataset): BuildReportInput['dataset'] {
+  return {
+    name: data.name,
+    source: data.source,
+    size: data.shape[0] ?? 0,
+    shape: data.shape,
+    classNames: data.classNames,
+  };
 }
 
 /** Assembles and validates the report document. */
