@@ -13,11 +13,12 @@ import { isDifferentiable } from '../../src/models/model.js';
 import { type BuildModel, encodeOnnxModel, floatTensor, int64Tensor } from '../../src/models/onnx-build.js';
 import { type ImportedOnnxModel, importOnnxModel } from '../../src/models/onnx-import.js';
 import { loadOnnxModel, type OnnxModel } from '../../src/models/onnx-model.js';
+import { sharedPath } from '../helpers/shared-dir.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const CNN = join(FIXTURES, 'fmnist_cnn.onnx');
 const FIXTURE_NPZ = join(FIXTURES, 'fmnist_test200.npz');
-const FULL = '/work/shared/baseline/fmnist_test1000.npz';
+const FULL = sharedPath('baseline', 'fmnist_test1000.npz');
 const dir = mkdtempSync(join(tmpdir(), 'aegis-onnx-import-'));
 
 async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
