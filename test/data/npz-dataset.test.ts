@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { AegisInputError } from '../../src/core/errors.js';
 import type { NdArray } from '../../src/data/npy.js';
 import { writeNpzFile } from '../../src/data/npz.js';
 import { loadNpzDataset } from '../../src/data/npz-dataset.js';
+import { rejectsWithInputError } from '../helpers/assertions.js';
 
 const FIXTURE = new URL('../fixtures/fmnist_test200.npz', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'aegis-npzds-'));
@@ -30,14 +30,6 @@ const i64 = (values: bigint[]): NdArray => ({
   data: BigInt64Array.from(values),
 });
 
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof AegisInputError, `expected AegisInputError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
-
 describe('loadNpzDataset', () => {
   it('loads the Fashion-MNIST fixture as NHWC float32 with int32 labels', async () => {
     const ds = await loadNpzDataset(FIXTURE, { classNames: 'fashion-mnist' });
@@ -55,7 +47,10 @@ describe('loadNpzDataset', () => {
     assert.deepEqual((await loadNpzDataset(FIXTURE)).classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
     const names = 'abcdefghij'.split('');
     assert.deepEqual((await loadNpzDataset(FIXTURE, { classNames: names })).classNames, names);
-    await rejects(loadNpzDataset(FIXTURE, { classNames: ['a', 'b'] }), /label \d+ of example \d+ is outside \[0, 1\]/);
+    await rejectsWithInputError(
+      loadNpzDataset(FIXTURE, { classNames: ['a', 'b'] }),
+      /label \d+ of example \d+ is outside \[0, 1\]/,
+    );
   });
 
   it('transposes NCHW images to NHWC', async () => {
@@ -104,33 +99,42 @@ describe('loadNpzDataset', () => {
     const path = npz({ feats: f32([2, 3]), target: i64([0n, 1n]), x: f32([5, 3]), y: i64([0n, 0n, 0n, 0n, 1n]) });
     const ds = await loadNpzDataset(path, { x: 'feats', y: 'target' });
     assert.deepEqual(ds.shape, [2, 3]);
-    await rejects(loadNpzDataset(path, { x: 'nope', y: 'target' }), /no array named 'nope' \(arrays: .*feats/);
+    await rejectsWithInputError(
+      loadNpzDataset(path, { x: 'nope', y: 'target' }),
+      /no array named 'nope' \(arrays: .*feats/,
+    );
   });
 
   it('rejects bad label arrays and mismatched counts', async () => {
-    await rejects(
+    await rejectsWithInputError(
       loadNpzDataset(npz({ x: f32([2, 3]), y: i64([0n, 2n ** 40n]) })),
       /'y': label 1099511627776 at index 1 is not a valid class index/,
     );
-    await rejects(loadNpzDataset(npz({ x: f32([3, 3]), y: i64([0n, 1n]) })), /'x' has 3 examples but 'y' has 2 labels/);
-    await rejects(loadNpzDataset(npz({ x: f32([2, 3]), y: i64([0n, -1n]) })), /label -1 of example 1 is outside/);
+    await rejectsWithInputError(
+      loadNpzDataset(npz({ x: f32([3, 3]), y: i64([0n, 1n]) })),
+      /'x' has 3 examples but 'y' has 2 labels/,
+    );
+    await rejectsWithInputError(
+      loadNpzDataset(npz({ x: f32([2, 3]), y: i64([0n, -1n]) })),
+      /label -1 of example 1 is outside/,
+    );
     const halves: NdArray = { dtype: 'float32', shape: [2], data: Float32Array.of(0, 0.5) };
-    await rejects(loadNpzDataset(npz({ x: f32([2, 3]), y: halves })), /label 0\.5 at index 1/);
+    await rejectsWithInputError(loadNpzDataset(npz({ x: f32([2, 3]), y: halves })), /label 0\.5 at index 1/);
   });
 
   it('rejects missing, ambiguous or non-finite inputs', async () => {
-    await rejects(
+    await rejectsWithInputError(
       loadNpzDataset(npz({ a: f32([2, 3]), b: i64([0n, 1n]) })),
       /found no input\/label pair .*arrays: a, b/,
     );
-    await rejects(
+    await rejectsWithInputError(
       loadNpzDataset(npz({ x_train: f32([2, 3]), y_train: i64([0n, 1n]), x_test: f32([2, 3]), y_test: i64([0n, 1n]) })),
       /several input\/label pairs \(x_test\/y_test, x_train\/y_train\)/,
     );
-    await rejects(
+    await rejectsWithInputError(
       loadNpzDataset(npz({ x: f32([2, 3], (i) => (i === 4 ? Number.NaN : 0)), y: i64([0n, 1n]) })),
       /value NaN at example 1/,
     );
-    await rejects(loadNpzDataset(join(dir, 'missing.npz')), /cannot read/);
+    await rejectsWithInputError(loadNpzDataset(join(dir, 'missing.npz')), /cannot read/);
   });
 });

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AegisInputError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { initRuntime, tf } from '../../src/core/runtime.js';
 import type { Dataset } from '../../src/data/dataset.js';
@@ -13,6 +12,7 @@ import { isDifferentiable } from '../../src/models/model.js';
 import { type BuildModel, encodeOnnxModel, floatTensor, int64Tensor } from '../../src/models/onnx-build.js';
 import { type ImportedOnnxModel, importOnnxModel } from '../../src/models/onnx-import.js';
 import { loadOnnxModel, type OnnxModel } from '../../src/models/onnx-model.js';
+import { accuracyOf, maxAbsDiff, rejectsWithInputError } from '../helpers/assertions.js';
 import { sharedPath } from '../helpers/shared-dir.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
@@ -20,27 +20,6 @@ const CNN = join(FIXTURES, 'fmnist_cnn.onnx');
 const FIXTURE_NPZ = join(FIXTURES, 'fmnist_test200.npz');
 const FULL = sharedPath('baseline', 'fmnist_test1000.npz');
 const dir = mkdtempSync(join(tmpdir(), 'aegis-onnx-import-'));
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof AegisInputError, `expected AegisInputError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function accuracy(labels: Int32Array, y: Int32Array): number {
-  let correct = 0;
-  for (let i = 0; i < y.length; i++) if (labels[i] === y[i]) correct++;
-  return correct / y.length;
-}
 
 function randomImages(seed: number, n: number, shape: number[], low = 0, high = 1): tf.Tensor {
   const size = n * shape.reduce((a, b) => a * b, 1);
@@ -138,7 +117,7 @@ describe('importOnnxModel on the Fashion-MNIST CNN', () => {
   it('scores 0.875 on the 200 fixture images, the same as ONNX Runtime', async () => {
     const x = tf.tensor(data.x, data.shape);
     const labels = await imported.predictLabels(x);
-    assert.equal(accuracy(labels, data.y), 0.875);
+    assert.equal(accuracyOf(labels, data.y), 0.875);
     assert.deepEqual(labels, await runtime.predictLabels(x));
     const scores = await imported.predictScores(x);
     const ortScores = await runtime.predictScores(x);
@@ -150,7 +129,7 @@ describe('importOnnxModel on the Fashion-MNIST CNN', () => {
     if (!existsSync(FULL)) return t.skip(`${FULL} is absent`);
     const full = await loadNpzDataset(FULL);
     const x = tf.tensor(full.x, full.shape);
-    assert.equal(accuracy(await imported.predictLabels(x), full.y), 0.879);
+    assert.equal(accuracyOf(await imported.predictLabels(x), full.y), 0.879);
     x.dispose();
   });
 
@@ -203,7 +182,7 @@ describe('importOnnxModel on the Fashion-MNIST CNN', () => {
   it('rejects inputs of the wrong shape', async () => {
     const nchw = tf.zeros([2, 1, 28, 28]);
     assert.throws(() => imported.logits(nchw), /expects inputs \[batch, 28, 28, 1\] \(NHWC\), got \[2, 1, 28, 28\]/);
-    await rejects(imported.predictLabels(nchw), /expects inputs/);
+    await rejectsWithInputError(imported.predictLabels(nchw), /expects inputs/);
     nchw.dispose();
   });
 
@@ -466,7 +445,7 @@ describe('importOnnxModel on other graphs', () => {
         ],
       }),
     );
-    await rejects(
+    await rejectsWithInputError(
       importOnnxModel(path),
       /batch1\.onnx' cannot be evaluated: .*\(Reshape\): cannot reshape \[2,1,2,2\] to \[1,4\] \(does the graph fix the batch size\?\)/,
     );
@@ -488,7 +467,7 @@ describe('importOnnxModel on other graphs', () => {
         ],
       }),
     );
-    await rejects(
+    await rejectsWithInputError(
       importOnnxModel(path),
       /uses ONNX ops the tfjs importer does not support: Einsum, TopK, com\.microsoft\.FusedGemm \(supported: .*Conv/,
     );
@@ -522,16 +501,19 @@ describe('importOnnxModel on other graphs', () => {
   });
 
   it('rejects missing, truncated and corrupt files', async () => {
-    await rejects(importOnnxModel(join(dir, 'nope.onnx')), /cannot read ONNX model .*ENOENT/);
+    await rejectsWithInputError(importOnnxModel(join(dir, 'nope.onnx')), /cannot read ONNX model .*ENOENT/);
     const bytes = readFileSync(CNN);
     const cut = join(dir, 'cut.onnx');
     for (const fraction of [0.01, 0.5, 0.999]) {
       writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * fraction)));
-      await rejects(importOnnxModel(cut), /cut\.onnx' is not a valid ONNX model/);
+      await rejectsWithInputError(importOnnxModel(cut), /cut\.onnx' is not a valid ONNX model/);
     }
     const corrupt = Buffer.from(bytes);
     for (let i = 1000; i < 1100; i++) corrupt[i] ^= 0xff;
     writeFileSync(cut, corrupt);
-    await rejects(importOnnxModel(cut), /is not a valid ONNX model: the protobuf is corrupt or truncated/);
+    await rejectsWithInputError(
+      importOnnxModel(cut),
+      /is not a valid ONNX model: the protobuf is corrupt or truncated/,
+    );
   });
 });

@@ -4,40 +4,19 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AegisInputError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { initRuntime, tf } from '../../src/core/runtime.js';
 import { readNpzFile } from '../../src/data/npz.js';
 import { loadNpzDataset } from '../../src/data/npz-dataset.js';
 import { encodeOnnxModel, floatTensor, int64Tensor } from '../../src/models/onnx-build.js';
 import { loadOnnxModel, type OnnxModel } from '../../src/models/onnx-model.js';
+import { accuracyOf, maxAbsDiff, rejectsWithInputError } from '../helpers/assertions.js';
 import { sharedPath } from '../helpers/shared-dir.js';
 
 const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 const CNN = join(FIXTURES, 'fmnist_cnn.onnx');
 const FULL = sharedPath('baseline', 'fmnist_test1000.npz');
 const dir = mkdtempSync(join(tmpdir(), 'aegis-onnx-'));
-
-async function rejects(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(promise, (e: unknown) => {
-    assert.ok(e instanceof AegisInputError, `expected AegisInputError, got ${String(e)}`);
-    assert.match(e.message, pattern);
-    return true;
-  });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function accuracy(labels: Int32Array, y: Int32Array): number {
-  let correct = 0;
-  for (let i = 0; i < y.length; i++) if (labels[i] === y[i]) correct++;
-  return correct / y.length;
-}
 
 let cnn: OnnxModel;
 before(async () => {
@@ -68,7 +47,7 @@ describe('loadOnnxModel on the Fashion-MNIST CNN', () => {
     const x = tf.tensor(ds.x, ds.shape);
     const logits = await cnn.predictOutputs(x);
     assert.ok(maxAbsDiff(logits, torch) < 1e-4, `max diff ${maxAbsDiff(logits, torch)}`);
-    assert.equal(accuracy(await cnn.predictLabels(x), ds.y), 0.875);
+    assert.equal(accuracyOf(await cnn.predictLabels(x), ds.y), 0.875);
     const scores = await cnn.predictScores(x);
     const expected = tf.softmax(tf.tensor2d(torch, [200, 10]));
     assert.ok(maxAbsDiff(await scores.data(), await expected.data()) < 1e-5);
@@ -80,14 +59,17 @@ describe('loadOnnxModel on the Fashion-MNIST CNN', () => {
     if (!existsSync(FULL)) return t.skip(`${FULL} is absent`);
     const ds = await loadNpzDataset(FULL);
     const x = tf.tensor(ds.x, ds.shape);
-    assert.equal(accuracy(await cnn.predictLabels(x), ds.y), 0.879);
+    assert.equal(accuracyOf(await cnn.predictLabels(x), ds.y), 0.879);
     x.dispose();
   });
 
   it('rejects inputs of the wrong shape, naming the expected one', async () => {
     const nchw = tf.zeros([2, 1, 28, 28]);
-    await rejects(cnn.predictScores(nchw), /expects inputs \[batch, 28, 28, 1\] \(NHWC\), got \[2, 1, 28, 28\]/);
-    await rejects(cnn.predictLabels(tf.zeros([784])), /got \[784\]/);
+    await rejectsWithInputError(
+      cnn.predictScores(nchw),
+      /expects inputs \[batch, 28, 28, 1\] \(NHWC\), got \[2, 1, 28, 28\]/,
+    );
+    await rejectsWithInputError(cnn.predictLabels(tf.zeros([784])), /got \[784\]/);
     nchw.dispose();
   });
 
@@ -162,7 +144,7 @@ describe('loadOnnxModel on other graphs', () => {
 
 describe('loadOnnxModel on bad files', () => {
   it('names a missing file', async () => {
-    await rejects(loadOnnxModel(join(dir, 'nope.onnx')), /cannot read ONNX model '.*nope\.onnx'.*ENOENT/);
+    await rejectsWithInputError(loadOnnxModel(join(dir, 'nope.onnx')), /cannot read ONNX model '.*nope\.onnx'.*ENOENT/);
   });
 
   it('rejects truncated and corrupt files', async () => {
@@ -170,17 +152,20 @@ describe('loadOnnxModel on bad files', () => {
     const cut = join(dir, 'cut.onnx');
     for (const fraction of [0.01, 0.5, 0.999]) {
       writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * fraction)));
-      await rejects(loadOnnxModel(cut), /cut\.onnx' is not a valid ONNX model: the protobuf is corrupt or truncated/);
+      await rejectsWithInputError(
+        loadOnnxModel(cut),
+        /cut\.onnx' is not a valid ONNX model: the protobuf is corrupt or truncated/,
+      );
     }
     const garbage = join(dir, 'garbage.onnx');
     writeFileSync(garbage, 'this is a text file, not a model\n');
-    await rejects(loadOnnxModel(garbage), /garbage\.onnx' is not a valid ONNX model/);
+    await rejectsWithInputError(loadOnnxModel(garbage), /garbage\.onnx' is not a valid ONNX model/);
     const empty = join(dir, 'empty.onnx');
     writeFileSync(empty, '');
-    await rejects(loadOnnxModel(empty), /empty\.onnx' is not a valid ONNX model/);
+    await rejectsWithInputError(loadOnnxModel(empty), /empty\.onnx' is not a valid ONNX model/);
   });
 
   it('rejects class names that do not match the outputs', async () => {
-    await rejects(loadOnnxModel(CNN, { classNames: ['a', 'b'] }), /has 10 classes but 2 class names/);
+    await rejectsWithInputError(loadOnnxModel(CNN, { classNames: ['a', 'b'] }), /has 10 classes but 2 class names/);
   });
 });
