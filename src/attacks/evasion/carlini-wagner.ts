@@ -12,14 +12,7 @@ import { type DifferentiableModel, type Model, requireGradients } from '../../mo
 import { BudgetRows, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
 import { oneHotLabels, perExample } from './loss-gradient.js';
-import {
-  batchRanges,
-  checkEvasionInputs,
-  commonOptions,
-  concatBatches,
-  positiveInt,
-  secondsSince,
-} from './white-box.js';
+import { attackInBatches, checkEvasionInputs, commonOptions, positiveInt } from './white-box.js';
 
 export interface CarliniWagnerConfig {
   /** Outer binary-search steps on the trade-off constant c. */
@@ -198,40 +191,15 @@ export function createCarliniWagner(overrides: Partial<CarliniWagnerConfig> = {}
       checkEvasionInputs(attack, model, data, threat);
       const { batchSize, keepExamples } = commonOptions(options);
       const steps = positiveInt(options.steps, config.steps, 'steps');
-      const n = data.y.length;
+      const _n = data.y.length;
       const clean = await predictLabelsBatched(model, data.x, batchSize);
       const collector = new BudgetRows(model, data, threat, clean, keepExamples);
 
-      const t0 = performance.now();
-      let gradients = 0;
-      const parts: tf.Tensor[] = [];
+      const { xAdv, gradients, seconds } = await attackInBatches(data, batchSize, options.onProgress, (xb, labels) =>
+        carliniWagnerBatch(white, xb, labels, threat.inputRange, config, steps),
+      );
       try {
-        for (const [start, size] of batchRanges(n, batchSize)) {
-          const xb = tf.slice(data.x, start, size);
-          try {
-            const out = carliniWagnerBatch(
-              white,
-              xb,
-              data.y.subarray(start, start + size),
-              threat.inputRange,
-              config,
-              steps,
-            );
-            parts.push(out.xAdv);
-            gradients += out.gradients;
-          } finally {
-            xb.dispose();
-          }
-          options.onProgress?.(start + size, n);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      } catch (error) {
-        for (const p of parts) p.dispose();
-        throw error;
-      }
-      const xAdv = concatBatches(parts);
-      try {
-        await collector.addMinimumNorm(xAdv, 'l2', { queries: 0, gradients, seconds: secondsSince(t0) });
+        await collector.addMinimumNorm(xAdv, 'l2', { queries: 0, gradients, seconds });
       } finally {
         xAdv.dispose();
       }

@@ -15,14 +15,7 @@ import type { Norm, ThreatModel } from '../../core/threat-model.js';
 import { type DifferentiableModel, type Model, requireGradients } from '../../models/model.js';
 import { BudgetRows, clipToDomain, predictLabelsBatched } from './budget-rows.js';
 import type { AttackOptions, EvasionAttack, EvasionResult, LabeledBatch } from './evasion-attack.js';
-import {
-  batchRanges,
-  checkEvasionInputs,
-  commonOptions,
-  concatBatches,
-  positiveInt,
-  secondsSince,
-} from './white-box.js';
+import { attackInBatches, checkEvasionInputs, commonOptions, positiveInt } from './white-box.js';
 
 export interface DeepFoolConfig {
   /** Step scale past the boundary: the total perturbation is (1 + overshoot)·r. */
@@ -165,35 +158,16 @@ export function createDeepFool(overrides: Partial<DeepFoolConfig> = {}): Evasion
       if (white.info.numClasses < 2) throw new AegisInputError('DeepFool needs a model with at least 2 classes');
       const { batchSize, keepExamples } = commonOptions(options);
       const steps = positiveInt(options.steps, config.steps, 'steps');
-      const n = data.y.length;
+      const _n = data.y.length;
       const clean = await predictLabelsBatched(model, data.x, batchSize);
       const collector = new BudgetRows(model, data, threat, clean, keepExamples);
 
-      const t0 = performance.now();
-      let gradients = 0;
-      const parts: tf.Tensor[] = [];
-      try {
-        for (const [start, size] of batchRanges(n, batchSize)) {
-          const xb = tf.slice(data.x, start, size);
-          try {
-            const labels = data.y.subarray(start, start + size);
-            const out = deepFoolBatch(white, xb, labels, threat.inputRange, threat.norm, config, steps);
-            parts.push(out.xAdv);
-            gradients += out.gradients;
-          } finally {
-            xb.dispose();
-          }
-          options.onProgress?.(start + size, n);
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-      } catch (error) {
-        for (const p of parts) p.dispose();
-        throw error;
-      }
-      const xAdv = concatBatches(parts);
+      const { xAdv, gradients, seconds } = await attackInBatches(data, batchSize, options.onProgress, (xb, labels) =>
+        deepFoolBatch(white, xb, labels, threat.inputRange, threat.norm, config, steps),
+      );
       try {
         // Every row reports the single run's gradients and time (one run serves all budgets).
-        await collector.addMinimumNorm(xAdv, threat.norm, { queries: 0, gradients, seconds: secondsSince(t0) });
+        await collector.addMinimumNorm(xAdv, threat.norm, { queries: 0, gradients, seconds });
       } finally {
         xAdv.dispose();
       }

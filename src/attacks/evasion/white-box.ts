@@ -69,3 +69,38 @@ export function concatBatches(parts: tf.Tensor[]): tf.Tensor {
 export function commonOptions(options: AttackOptions): { batchSize: number; keepExamples: number } {
   return { batchSize: positiveInt(options.batchSize, 100, 'batchSize'), keepExamples: keepExamplesOption(options) };
 }
+
+/**
+ * Runs a per-batch minimum-norm attack over all examples (yielding to the event loop between
+ * batches so progress bars redraw) and returns the concatenated adversarials, the total
+ * number of input gradients and the seconds it took.
+ */
+export async function attackInBatches(
+  data: LabeledBatch,
+  batchSize: number,
+  onProgress: AttackOptions['onProgress'],
+  attackBatch: (xb: tf.Tensor, labels: Int32Array) => { xAdv: tf.Tensor; gradients: number },
+): Promise<{ xAdv: tf.Tensor; gradients: number; seconds: number }> {
+  const t0 = performance.now();
+  const n = data.y.length;
+  let gradients = 0;
+  const parts: tf.Tensor[] = [];
+  try {
+    for (const [start, size] of batchRanges(n, batchSize)) {
+      const xb = tf.slice(data.x, start, size);
+      try {
+        const out = attackBatch(xb, data.y.subarray(start, start + size));
+        parts.push(out.xAdv);
+        gradients += out.gradients;
+      } finally {
+        xb.dispose();
+      }
+      onProgress?.(start + size, n);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  } catch (error) {
+    for (const p of parts) p.dispose();
+    throw error;
+  }
+  return { xAdv: concatBatches(parts), gradients, seconds: secondsSince(t0) };
+}
