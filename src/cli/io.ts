@@ -26,3 +26,20 @@ export function redirectCliOutput(output: CliOutput): () => void {
     current = previous;
   };
 }
+
+let requestedExitCode = 0;
+
+/**
+ * A command that succeeded but has a verdict to signal (e.g. `aegis scan` found a high-severity
+ * issue → 1) asks for an exit code here; `main` returns the highest one asked for.
+ */
+export function requestExitCode(code: number): void {
+  requestedExitCode = Math.max(requestedExitCode, code);
+}
+
+/** Returns the requested exit code and resets it (one CLI run). */
+export function takeRequestedExitCode(): number {
+  const code = requestedExitCode;
+  requestedExitCode = 0;
+  return code;
+}

@@ -8,7 +8,7 @@ import { isInputError } from '../core/errors.js';
 import { packageVersion } from '../core/version.js';
 import { registerAttackCommand } from './attack.js';
 import { registerDemoCommand } from './demo.js';
-import { cliOutput } from './io.js';
+import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerTrainCommand } from './train.js';
 
 export const USAGE_EXIT_CODE = 2;
@@ -27,9 +27,10 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  takeRequestedExitCode();
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    return takeRequestedExitCode();
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here with code 0; usage errors were already printed.

@@ -50,6 +50,40 @@ const TABLE: ReadonlyArray<readonly [string, string, string?]> = [
   ['AML.T0044', 'Full AI Model Access', 'AI Model Access'],
 ];
 
+/** ATLAS mitigations (https://atlas.mitre.org/mitigations) that Aegis defenses implement or reports recommend. */
+const MITIGATIONS: ReadonlyArray<readonly [string, string]> = [
+  ['AML.M0004', 'Restrict Number of AI Model Queries'],
+  ['AML.M0005', 'Control Access to AI Models and Data at Rest'],
+  ['AML.M0007', 'Sanitize Training Data'],
+  ['AML.M0008', 'Validate AI Model'],
+  ['AML.M0013', 'Code Signing'],
+  ['AML.M0014', 'Verify AI Artifacts'],
+  ['AML.M0016', 'Vulnerability Scanning'],
+  ['AML.M0023', 'AI Bill of Materials'],
+  ['AML.M0025', 'Maintain AI Dataset Provenance'],
+];
+
+export interface AtlasMitigation {
+  id: string;
+  name: string;
+  url: string;
+}
+
+export const ATLAS_MITIGATIONS: ReadonlyMap<string, AtlasMitigation> = new Map(
+  MITIGATIONS.map(([id, name]) => [id, { id, name, url: `https://atlas.mitre.org/mitigations/${id}` }]),
+);
+
+/** The mitigation with this id; throws AegisInputError for ids Aegis does not know. */
+export function atlasMitigationInfo(id: string): AtlasMitigation {
+  const mitigation = ATLAS_MITIGATIONS.get(id);
+  if (!mitigation) {
+    throw new AegisInputError(
+      `unknown MITRE ATLAS mitigation '${id}' (known: ${[...ATLAS_MITIGATIONS.keys()].join(', ')})`,
+    );
+  }
+  return mitigation;
+}
+
 function buildTechniques(): ReadonlyMap<string, AtlasTechnique> {
   const map = new Map<string, AtlasTechnique>();
   for (const [id, name, tactic] of TABLE) {

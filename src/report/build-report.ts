@@ -10,7 +10,7 @@ import { describeThreatModel, type ThreatModel, threatModelSchema } from '../cor
 import { packageVersion } from '../core/version.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelInfo } from '../models/model.js';
-import { atlasName } from './atlas.js';
+import { atlasMitigationInfo, atlasName } from './atlas.js';
 import { renderHtml } from './render-html.js';
 import {
   type ExampleCaptions,
@@ -46,6 +46,8 @@ export interface AttackResultLike {
     captions?: ExampleCaptions;
   };
   charts?: ReportChart[];
+  /** ATLAS mitigation ids (AML.M…) that counter this attack. */
+  mitigations?: readonly string[];
 }
 
 export interface BuildReportInput {
@@ -109,6 +111,9 @@ function buildAttack(result: AttackResultLike): ReportAttack {
     rows: result.rows.map((row, i) => buildRow(row, `attack '${result.attack}' row ${i}`)),
   };
   if (result.examples) attack.examples = buildExamples(result.examples);
+  if (result.mitigations) {
+    attack.mitigations = result.mitigations.map((id) => ({ id, name: atlasMitigationInfo(id).name }));
+  }
   if (result.charts) {
     attack.charts = result.charts.map((chart) => ({
       ...chart,

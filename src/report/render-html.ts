@@ -309,13 +309,22 @@ function examplesSection(attack: ReportAttack, classNames: readonly string[]): s
   return `<h4>Examples</h4>${body}`;
 }
 
+function mitigationsItem(attack: ReportAttack): string {
+  if (!attack.mitigations?.length) return '';
+  const links = attack.mitigations.map(
+    (m) =>
+      `<a href="https://atlas.mitre.org/mitigations/${escapeHtml(m.id)}">${escapeHtml(m.id)}</a> ${escapeHtml(m.name)}`,
+  );
+  return `\n<dt>Mitigations</dt><dd>${links.join('; ')}</dd>`;
+}
+
 async function attackSection(attack: ReportAttack, classNames: readonly string[]): Promise<string> {
   const charts = await Promise.all((attack.charts ?? []).map(extraChart));
   return `<section class="card attack">
 <h3>${escapeHtml(attack.title)} <small>(${escapeHtml(attack.name)})</small></h3>
 <dl class="meta"><dt>Method</dt><dd>${escapeHtml(attack.citation)}</dd>
 <dt>MITRE ATLAS</dt><dd>${atlasLink(attack)} — ${escapeHtml(attack.atlasName)}</dd>
-<dt>Threat model</dt><dd>${escapeHtml(attack.threatModelText)}</dd></dl>
+<dt>Threat model</dt><dd>${escapeHtml(attack.threatModelText)}</dd>${mitigationsItem(attack)}</dl>
 ${charts.join('\n')}
 ${examplesSection(attack, classNames)}
 </section>`;

@@ -66,6 +66,8 @@ export interface ReportAttack {
   rows: ReportRow[];
   examples?: ReportExamples;
   charts?: ReportChart[];
+  /** ATLAS mitigations that counter this attack, e.g. [{id: 'AML.M0007', name: 'Sanitize Training Data'}]. */
+  mitigations?: { id: string; name: string }[];
 }
 
 export interface Report {
