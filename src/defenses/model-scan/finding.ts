@@ -74,3 +74,20 @@ export function bufferSource(bytes: Uint8Array): ByteSource {
 export function isBlocking(severity: Severity): boolean {
   return severity === 'high' || severity === 'critical';
 }
+
+/** What a format scanner knows about where it is. */
+export interface ScanContext {
+  /** Path shown in findings (the file, or 'archive.zip!/inner/data.pkl' for entries). */
+  path: string;
+  limits: ScanLimits;
+  /** Archive nesting depth so far (0 for a plain file). */
+  depth: number;
+}
+
+/** A scanner for one format: recognises it from its leading bytes and name, then scans it. */
+export interface FormatScanner {
+  format: ModelFileFormat;
+  /** `head` is the first 64 bytes (fewer for tiny files); `name` the file name (for extension hints). */
+  matches(head: Uint8Array, name: string): boolean;
+  scan(source: ByteSource, context: ScanContext): Finding[];
+}
