@@ -14,6 +14,8 @@ export interface Finding {
   message: string;
   /** Where in the file: 'data.pkl @ byte 1234 (STACK_GLOBAL)', 'layer "lambda_1"', 'tensor "w"'. */
   location: string;
+  /** Byte offset in the scanned file on disk, when the finding points at one (SARIF region). */
+  offset?: number;
 }
 
 export type ModelFileFormat =
@@ -34,6 +36,8 @@ export interface FileScan {
   format: ModelFileFormat;
   findings: Finding[];
   bytes: number;
+  /** Set when the file could not be read (it then also has a 'scan/unreadable' finding); the CLI exits 2. */
+  error?: string;
 }
 
 export interface ScanLimits {
@@ -82,6 +86,10 @@ export interface ScanContext {
   limits: ScanLimits;
   /** Archive nesting depth so far (0 for a plain file). */
   depth: number;
+  /** Extra allowed imports ('module.name', or 'prefix.*'), on top of the built-in allow lists. */
+  allow?: readonly string[];
+  /** Where this source starts in the file on disk, when it is a plain byte range of it (stored entries). */
+  fileOffset?: number;
 }
 
 /** A scanner for one format: recognises it from its leading bytes and name, then scans it. */
