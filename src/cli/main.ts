@@ -9,7 +9,10 @@ import { packageVersion } from '../core/version.js';
 import { registerAttackCommand } from './attack.js';
 import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
+import { registerKeygenCommand } from './keygen.js';
+import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
+import { registerVerifyCommand } from './verify.js';
 
 export const USAGE_EXIT_CODE = 2;
 
@@ -23,6 +26,9 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerTrainCommand(program);
   registerAttackCommand(program);
+  registerKeygenCommand(program);
+  registerSignCommand(program);
+  registerVerifyCommand(program);
   return program;
 }
 

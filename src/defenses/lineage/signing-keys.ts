@@ -64,7 +64,8 @@ export function writeKeyPair(
   if (!options.force) {
     const existing = [privatePath, publicPath].filter((p) => existsSync(p));
     if (existing.length > 0) {
-      throw new AegisInputError(`${existing.join(' and ')} already exist(s); pass --force to replace the key pair`);
+      const verb = existing.length === 1 ? 'exists' : 'exist';
+      throw new AegisInputError(`${existing.join(' and ')} already ${verb}; pass --force to replace the key pair`);
     }
   }
   try {
