@@ -52,12 +52,16 @@ const TABLE: ReadonlyArray<readonly [string, string, string?]> = [
 
 /** ATLAS mitigations (https://atlas.mitre.org/mitigations) that Aegis defenses implement or reports recommend. */
 const MITIGATIONS: ReadonlyArray<readonly [string, string]> = [
+  ['AML.M0002', 'Passive AI Output Obfuscation'],
+  ['AML.M0003', 'Model Hardening'],
   ['AML.M0004', 'Restrict Number of AI Model Queries'],
   ['AML.M0005', 'Control Access to AI Models and Data at Rest'],
   ['AML.M0007', 'Sanitize Training Data'],
   ['AML.M0008', 'Validate AI Model'],
+  ['AML.M0010', 'Input Restoration'],
   ['AML.M0013', 'Code Signing'],
   ['AML.M0014', 'Verify AI Artifacts'],
+  ['AML.M0015', 'Adversarial Input Detection'],
   ['AML.M0016', 'Vulnerability Scanning'],
   ['AML.M0023', 'AI Bill of Materials'],
   ['AML.M0025', 'Maintain AI Dataset Provenance'],
