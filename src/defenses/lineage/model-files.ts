@@ -4,9 +4,10 @@
  * refused unless allowed, and a link whose target leaves the model folder is always refused.
  */
 import { type Dirent, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { AegisInputError } from '../../core/errors.js';
-import { fileDigest } from './digest.js';
+import { CHUNK_BYTES, fileDigest, sha256Hex } from './digest.js';
 import { comparePaths } from './in-toto.js';
 
 /** What model_signing leaves out by default besides the signature: git metadata at the root. */
@@ -151,15 +152,35 @@ export function nameInsideModel(root: string, path: string): string | undefined 
   return rel.split(sep).join('/');
 }
 
-/** Streams every file through SHA-256, a few at a time (small files overlap their I/O). */
-export async function hashModelFiles(files: readonly ModelFile[], concurrency = 4): Promise<HashedFile[]> {
+/**
+ * SHA-256 of one file: small files (≤ one chunk) in a single read, larger ones streamed in 1 MiB
+ * chunks — a read stream per small file costs more than the hashing (about 3x on 1,000 files).
+ */
+async function hashFile(file: ModelFile): Promise<HashedFile> {
+  let size: number;
+  try {
+    size = (await stat(file.path)).size;
+  } catch (error) {
+    throw cannotRead(file.path, error);
+  }
+  if (size > CHUNK_BYTES) return { name: file.name, ...(await fileDigest(file.path)) };
+  let data: Buffer;
+  try {
+    data = await readFile(file.path);
+  } catch (error) {
+    throw cannotRead(file.path, error);
+  }
+  return { name: file.name, sha256: sha256Hex(data), bytes: data.length };
+}
+
+/** Hashes every file, a few at a time so small files overlap their I/O; results keep the order. */
+export async function hashModelFiles(files: readonly ModelFile[], concurrency = 8): Promise<HashedFile[]> {
   const out: HashedFile[] = new Array(files.length);
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
       const i = next++;
-      const { sha256, bytes } = await fileDigest(files[i].path);
-      out[i] = { name: files[i].name, sha256, bytes };
+      out[i] = await hashFile(files[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
