@@ -60,7 +60,7 @@ async function compareWithStatement(
 }
 
 function withReasons(base: Omit<VerifyReport, 'valid' | 'reasons'>, reasons: string[]): VerifyReport {
-  return { ...base, valid: reasons.length === 0, reasons };
+  return { valid: reasons.length === 0, ...base, reasons };
 }
 
 /**
