@@ -8,8 +8,13 @@ import { z } from 'zod';
 /** DSSE payloadType of an in-toto statement serialized as JSON. */
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
-/** The predicate type of sigstore/model-transparency's model_signing v1.0. */
-export const MODEL_SIGNING_PREDICATE_TYPE = 'https://model_signing/signature/v1.0';
+/**
+ * Aegis's own predicate type. The predicate body follows model_signing v1.0's `serialization`
+ * names, but the statement keeps one subject per file (the issue's ask, and model_signing's
+ * pre-1.0 layout), which v1.0's predicate type forbids — so claiming that type would mislead
+ * its verifiers.
+ */
+export const MODEL_SIGNING_PREDICATE_TYPE = 'https://aegis.dev/model-signature/v1';
 
 export interface Subject {
   name: string;
