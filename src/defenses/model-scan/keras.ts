@@ -7,7 +7,7 @@
  * CVE-2025-1550 pattern), and layers that read external files or SavedModels.
  */
 import type { Finding, FormatScanner, ScanContext, Severity } from './finding.js';
-import { decodeUtf8, isPlainObject, parseGuardedJson } from './json-guard.js';
+import { decodeUtf8, type GuardedJson, isPlainObject, parseGuardedJson } from './json-guard.js';
 import {
   isDangerousModule,
   isKerasEcosystemModule,
@@ -245,16 +245,13 @@ export function scanKerasConfigValue(value: unknown, source = ''): Finding[] {
   return walk.finish();
 }
 
-/** Findings for Keras config JSON text; depth beyond `limits.maxDepth` and invalid JSON are findings too. */
-export function scanKerasConfigText(text: string, context: ScanContext, source = ''): Finding[] {
-  const parsed = parseGuardedJson(text, context.limits.maxDepth);
-  if (parsed.ok) return scanKerasConfigValue(parsed.value, source);
+function unparsed(parsed: Exclude<GuardedJson, { ok: true }>, what: string, source: string): Finding[] {
   if (parsed.reason === 'too-deep') {
     return [
       {
         severity: 'high',
         rule: 'keras/config-too-deep',
-        message: `the model config ${parsed.message}; a loader recursing through it may exhaust its stack, and its layers were not checked`,
+        message: `the ${what} ${parsed.message}; a loader recursing through it may exhaust its stack, and it was not checked`,
         location: `${source}config`,
       },
     ];
@@ -263,10 +260,28 @@ export function scanKerasConfigText(text: string, context: ScanContext, source =
     {
       severity: 'medium',
       rule: 'keras/malformed-config',
-      message: `the model config is ${parsed.message}; Keras cannot load it and its layers were not checked`,
+      message: `the ${what} is ${parsed.message}; Keras cannot load it and it was not checked`,
       location: `${source}config`,
     },
   ];
+}
+
+/** Findings for Keras config JSON text; depth beyond `limits.maxDepth` and invalid JSON are findings too. */
+export function scanKerasConfigText(text: string, context: ScanContext, source = ''): Finding[] {
+  const parsed = parseGuardedJson(text, context.limits.maxDepth);
+  return parsed.ok ? scanKerasConfigValue(parsed.value, source) : unparsed(parsed, 'model config', source);
+}
+
+/**
+ * A legacy .h5's `training_config` ({loss, metrics, optimizer_config, …}): no model at the top,
+ * but custom losses, metrics or optimizers are deserialized (and their code needed) on compile.
+ */
+export function scanKerasTrainingConfigText(text: string, context: ScanContext, source = ''): Finding[] {
+  const parsed = parseGuardedJson(text, context.limits.maxDepth);
+  if (!parsed.ok) return unparsed(parsed, 'training config', source);
+  const walk = new ConfigWalk(source);
+  walk.walk(parsed.value, 'config');
+  return walk.finish();
 }
 
 /** The config.json of a Keras 3 `.keras` archive (also any Keras model config JSON). */
