@@ -10,6 +10,8 @@ import { registerAttackCommand } from './attack.js';
 import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerKeygenCommand } from './keygen.js';
+import { registerLineageCommand } from './lineage.js';
+import { registerScanCommand } from './scan.js';
 import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
 import { registerVerifyCommand } from './verify.js';
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerKeygenCommand(program);
   registerSignCommand(program);
   registerVerifyCommand(program);
+  registerLineageCommand(program);
+  registerScanCommand(program);
   return program;
 }
 

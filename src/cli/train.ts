@@ -6,6 +6,9 @@ import { initRuntime } from '../core/runtime.js';
 import { slice } from '../data/dataset.js';
 import { loadDataset } from '../data/load-dataset.js';
 import type { TabularDataset } from '../data/tabular-schema.js';
+import { openLineageStore } from '../defenses/lineage/graph.js';
+import { linkModelToDataset } from '../defenses/lineage/link.js';
+import { readManifest } from '../defenses/lineage/manifest.js';
 import { evaluateAccuracy } from '../models/evaluate.js';
 import { saveTfjsModel } from '../models/tfjs-model.js';
 import { trainingSummary } from '../models/train.js';
@@ -26,6 +29,8 @@ interface TrainFlags {
   patience?: string;
   labelColumn?: string;
   out: string;
+  lineage?: string;
+  store?: string;
 }
 
 /** Keyword and folder datasets have train/test splits; files are used as given. */
@@ -49,6 +54,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--patience <n>', 'early stopping: epochs without improvement before stopping')
     .option('--label-column <name>', 'CSV data: the label column')
     .requiredOption('--out <dir>', 'where to save the model')
+    .option('--lineage <manifest>', 'lineage manifest of the training data: records dataset → model in the store')
+    .option('--store <path>', 'lineage store for --lineage (default: $AEGIS_STORE or ./.aegis/aegis.db)')
     .action(async (flags: TrainFlags) => {
       const arch = parseArchitecture(flags.arch);
       const validation = Number(flags.validation);
@@ -56,6 +63,7 @@ export function registerTrainCommand(program: Command): void {
         throw new AegisInputError(`--validation takes a fraction in [0, 1), got '${flags.validation}'`);
       }
       const seed = parseNonNegativeInt('--seed', flags.seed);
+      if (flags.lineage) readManifest(flags.lineage); // a bad manifest fails before training, not after
       await initRuntime();
       let train = await loadDataset(flags.data, { split: 'train', labelColumn: flags.labelColumn });
       if (flags.limit) train = slice(train, 0, parsePositiveInt('--limit', flags.limit));
@@ -88,5 +96,14 @@ export function registerTrainCommand(program: Command): void {
       }
       cliOutput().out(`saved to ${saved.dir} (sha256 ${saved.sha256})\n`);
       model.dispose();
+      if (flags.lineage) {
+        const db = openLineageStore(flags.store);
+        try {
+          const { dataset } = await linkModelToDataset(db, flags.lineage, saved.dir);
+          cliOutput().out(`lineage: dataset ${dataset.name} → model ${saved.dir}\n`);
+        } finally {
+          db.close();
+        }
+      }
     });
 }
