@@ -11,7 +11,6 @@ import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerKeygenCommand } from './keygen.js';
 import { registerLineageCommand } from './lineage.js';
-import { registerScanCommand } from './scan.js';
 import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
 import { registerVerifyCommand } from './verify.js';
@@ -32,7 +31,6 @@ export function buildProgram(): Command {
   registerSignCommand(program);
   registerVerifyCommand(program);
   registerLineageCommand(program);
-  registerScanCommand(program);
   return program;
 }
 
