@@ -11,6 +11,7 @@ import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerKeygenCommand } from './keygen.js';
 import { registerLineageCommand } from './lineage.js';
+import { registerScanCommand } from './scan.js';
 import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
 import { registerVerifyCommand } from './verify.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerKeygenCommand(program);
   registerSignCommand(program);
   registerVerifyCommand(program);
+  registerScanCommand(program);
   registerLineageCommand(program);
   return program;
 }
