@@ -93,7 +93,8 @@ export const FORMAT_RULES: Record<string, { severity: Severity; description: str
   'onnx/external-data-missing': { severity: 'medium', description: 'The external data file does not exist.' },
   'onnx/external-data-invalid': {
     severity: 'medium',
-    description: 'External data without a location, with a bad offset/length, or not a regular file (high with a NUL).',
+    description:
+      'External data without a location, with a bad offset/length, or not a regular file (high: NUL or overlong path).',
   },
   'onnx/external-data-dotdot': {
     severity: 'medium',

@@ -21,7 +21,7 @@ import { describeMarshalledCode, summarizeMarshalledCode } from './marshal-names
 const MAX_LAMBDA_FINDINGS = 100;
 
 const SAFE_MODE_NOTE =
-  'Keras 3 refuses it only under safe_mode=True (the default for .keras files); tf.keras 2.x and legacy .h5 loading run it';
+  'Keras 3 refuses it only under safe_mode=True, the default for .keras files; tf.keras 2.x and legacy .h5 loading run it';
 
 interface CustomUse {
   severity: Severity;

@@ -38,6 +38,8 @@ const SPARSE = { values: 1, indices: 2 };
 const FUNCTION = { name: 1, node: 7, opsetImport: 9, domain: 10 };
 const TRAINING = { initialization: 1, algorithm: 2 };
 const EXTERNAL = 1;
+/** Longest external-data location read (paths are far shorter; PATH_MAX is 4096). */
+const MAX_LOCATION = 65_536;
 
 interface DomainUse {
   count: number;
@@ -57,7 +59,7 @@ class OnnxWalk {
   readonly domains = new Map<string, DomainUse>();
   readonly opsets: { domain: string; version: number; where: string }[] = [];
   readonly externals = new Map<string, ExternalRef>();
-  readonly badExternal: { tensor: string; where: string; why: string }[] = [];
+  readonly badExternal: { tensor: string; where: string; why: string; severity: Severity }[] = [];
   readonly functions: { domain: string; name: string }[] = [];
   readonly findings: Finding[] = [];
   graphs = 0;
@@ -161,25 +163,35 @@ class OnnxWalk {
     let external = false;
     let offset: number | undefined;
     let length: number | undefined;
+    let overlong = 0;
     for (const g of this.pb.fields(f.start, f.end)) {
       if (g.field === TENSOR.name && g.wire === WIRE_LEN) name = this.pb.string(g, 256);
       else if (g.field === TENSOR.dataLocation && g.wire === WIRE_VARINT) external = g.value === EXTERNAL;
       else if (g.field === TENSOR.externalData && g.wire === WIRE_LEN) {
         external = true;
-        const [key, value] = this.entry(g);
-        if (key === 'location') location = value;
-        else if (key === 'offset') offset = Number(value);
+        const [key, value, valueBytes] = this.entry(g);
+        if (key === 'location') {
+          location = value;
+          // a cut path could hide the '..' that makes it escape: refuse what is not read whole
+          if (valueBytes > MAX_LOCATION) overlong = valueBytes;
+        } else if (key === 'offset') offset = Number(value);
         else if (key === 'length') length = Number(value);
       }
     }
     if (!external) return;
     const tensorWhere = `${where} tensor ${JSON.stringify(name || '?')}`;
     if (location === undefined) {
-      this.badExternal.push({ tensor: name, where: tensorWhere, why: 'has no location' });
+      this.badExternal.push({ tensor: name, where: tensorWhere, why: 'has no location', severity: 'medium' });
+      return;
+    }
+    if (overlong > 0) {
+      const why = `has a location of ${overlong} bytes, too long to check`;
+      this.badExternal.push({ tensor: name, where: tensorWhere, why, severity: 'high' });
       return;
     }
     if ((offset !== undefined && !(offset >= 0)) || (length !== undefined && !(length >= 0))) {
-      this.badExternal.push({ tensor: name, where: tensorWhere, why: 'has an offset or length that is not a number' });
+      const why = 'has an offset or length that is not a number';
+      this.badExternal.push({ tensor: name, where: tensorWhere, why, severity: 'medium' });
     }
     const ref = this.externals.get(location) ?? { tensors: 0, first: tensorWhere };
     ref.tensors++;
@@ -191,15 +203,20 @@ class OnnxWalk {
     this.externals.set(location, ref);
   }
 
-  private entry(f: PbField): [string, string] {
+  /** A StringStringEntryProto: key, value (read up to MAX_LOCATION bytes) and the value's full length. */
+  private entry(f: PbField): [string, string, number] {
     let key = '';
     let value = '';
+    let length = 0;
     for (const g of this.pb.fields(f.start, f.end)) {
       if (g.wire !== WIRE_LEN) continue;
       if (g.field === 1) key = this.pb.string(g, 256);
-      else if (g.field === 2) value = this.pb.string(g);
+      else if (g.field === 2) {
+        value = this.pb.string(g, MAX_LOCATION);
+        length = g.end - g.start;
+      }
     }
-    return [key, value];
+    return [key, value, length];
   }
 
   private func(f: PbField): void {
@@ -273,7 +290,7 @@ function externalFindings(walk: OnnxWalk, context: ScanContext): Finding[] {
   const out: Finding[] = [];
   for (const bad of walk.badExternal) {
     out.push({
-      severity: 'medium',
+      severity: bad.severity,
       rule: 'onnx/external-data-invalid',
       message: `tensor marked as external data ${bad.why}`,
       location: bad.where,

@@ -93,6 +93,12 @@ describe('ONNX scanner', () => {
     assert.deepEqual(rules(inner), ['onnx/external-data-dotdot:medium']);
   });
 
+  it('refuses a location too long to read whole, instead of checking a cut path', () => {
+    const findings = scanFile('long', withExternal(`${'a/'.repeat(40_000)}${'../'.repeat(40_001)}etc/passwd`));
+    assert.deepEqual(rules(findings), ['onnx/external-data-invalid:high']);
+    assert.match(findings[0].message, /too long to check/);
+  });
+
   it('inside an archive, still flags escapes but does not look for the file on disk', () => {
     const bytes = withExternal('weights.bin');
     const context: ScanContext = { path: join(dir, 'x.zip!/model.onnx'), limits: DEFAULT_SCAN_LIMITS, depth: 1 };
