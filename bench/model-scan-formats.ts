@@ -3,7 +3,7 @@
  * the header or protobuf structure is written, the tensor bytes are a hole, so the figure is the
  * scanner's, not the disk's), a safetensors header with 100k tensors, and an ONNX graph of 50k
  * nodes; ONNX also against the alternative route (read the file whole + onnx-proto decode).
- * Files are read through positional reads, as the CLI does. Prints medians as JSON.
+ * Files are read through positional reads, as the CLI does. Prints medians (after one untimed round) as JSON.
  * Usage: npx tsx bench/model-scan-formats.ts [--rounds 5]
  */
 import {
@@ -77,9 +77,11 @@ function scanFile(
   const times: number[] = [];
   let bytesRead = 0;
   let findings = 0;
-  for (let r = 0; r < rounds; r++) {
+  // one untimed round first: the figures are steady-state, not JIT warm-up
+  for (let r = -1; r < rounds; r++) {
     const source = fileSource(path);
-    times.push(time(() => (findings = scan(source).length)));
+    const ms = time(() => (findings = scan(source).length));
+    if (r >= 0) times.push(ms);
     bytesRead = source.bytesRead;
     source.close();
   }
