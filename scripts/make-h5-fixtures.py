@@ -12,6 +12,7 @@ weight_names attributes. The model-scan tests read them without Python.
                         v3 attribute messages; benign model_config
   plain_data.h5         a non-Keras file: nested groups (enough for several symbol-table nodes),
                         a dataset, numeric and string attributes
+  userblock_lambda.h5   the Lambda model behind a 512-byte user block (superblock at byte 512)
 
 Usage: /usr/bin/python3 scripts/make-h5-fixtures.py   (needs python3-h5py)
 """
@@ -76,9 +77,9 @@ def write_weights(f, layers, as_bytes):
         inner.create_dataset('bias:0', data=np.zeros(shape[-1], dtype='<f4'))
 
 
-def keras_file(path, config, as_bytes, libver='earliest', fixed=False):
+def keras_file(path, config, as_bytes, libver='earliest', fixed=False, userblock=0):
     text = json.dumps(config)
-    with h5py.File(path, 'w', libver=libver) as f:
+    with h5py.File(path, 'w', libver=libver, userblock_size=userblock) as f:
         if fixed:  # numpy 'S' scalars become fixed-length strings
             enc = lambda s: np.bytes_(s.encode('utf8'))  # noqa: E731
         else:
@@ -110,6 +111,8 @@ def main():
     keras_file(f'{OUT}/keras_custom_fixed.h5', custom, as_bytes=True, fixed=True)
     keras_file(f'{OUT}/keras_latest.h5', benign, as_bytes=False, libver='latest')
     plain_file(f'{OUT}/plain_data.h5')
+    lambda_model = sequential([dense('dense', 8), lambda_layer()])
+    keras_file(f'{OUT}/userblock_lambda.h5', lambda_model, as_bytes=False, userblock=512)
     for name in sorted(os.listdir(OUT)):
         print(name, os.path.getsize(f'{OUT}/{name}'))
 

@@ -245,7 +245,8 @@ export function scanHdf5(source: ByteSource, context: ScanContext): Finding[] {
     ];
   }
   const walk = new Hdf5Walk(reader, context);
-  const end = superblock.eofAddress + superblock.baseAddress;
+  // libhdf5 writes the end-of-file address from the start of the file, user block included
+  const end = superblock.eofAddress;
   if (superblock.eofAddress >= 0 && end > source.size) {
     walk.findings.push({
       severity: 'medium',

@@ -64,6 +64,14 @@ describe('HDF5 scanner on files written by h5py (libhdf5)', () => {
     assert.match(findings.map((f) => f.message).join('\n'), /"AcmeAttention"/);
   });
 
+  it('finds the superblock behind a 512-byte user block and resolves addresses from it', () => {
+    const bytes = fixture('userblock_lambda.h5');
+    assert.deepEqual(rules(scan(bytes)), ['hdf5/keras-model:info', 'keras/lambda:critical']);
+    const reader = new Hdf5Reader(bufferSource(bytes), DEFAULT_SCAN_LIMITS);
+    assert.equal(reader.superblock.offset, 512);
+    assert.equal(reader.superblock.baseAddress, 512);
+  });
+
   it("reads libver='latest' files: v3 superblock, v2 object headers, link messages, v3 attributes", () => {
     const bytes = fixture('keras_latest.h5');
     assert.deepEqual(rules(scan(bytes)), ['hdf5/keras-model:info']);
@@ -93,7 +101,13 @@ describe('HDF5 scanner on files written by h5py (libhdf5)', () => {
   });
 
   it('reports every truncation of every fixture as a finding, never an exception', () => {
-    for (const name of ['keras2_benign.h5', 'keras_lambda_vlen.h5', 'keras_latest.h5', 'plain_data.h5']) {
+    for (const name of [
+      'keras2_benign.h5',
+      'keras_lambda_vlen.h5',
+      'keras_latest.h5',
+      'plain_data.h5',
+      'userblock_lambda.h5',
+    ]) {
       const bytes = fixture(name);
       for (let cut = 0; cut < bytes.length; cut += 211) {
         const findings = scan(bytes.subarray(0, cut));
