@@ -7,15 +7,35 @@
  */
 import { createHash } from 'node:crypto';
 
-const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
+// Prefix and operands are copied into one scratch buffer so each hash is a single update call
+// (every call into node:crypto has a fixed cost that dominates for 33- and 65-byte inputs).
+const scratch = Buffer.alloc(65);
 
 export function leafHash(data: Uint8Array): Buffer {
-  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+  if (data.length > 64)
+    return createHash('sha256')
+      .update(Buffer.from([0x00]))
+      .update(data)
+      .digest();
+  scratch[0] = 0x00;
+  scratch.set(data, 1);
+  return createHash('sha256')
+    .update(scratch.subarray(0, 1 + data.length))
+    .digest();
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32) {
+    return createHash('sha256')
+      .update(Buffer.from([0x01]))
+      .update(left)
+      .update(right)
+      .digest();
+  }
+  scratch[0] = 0x01;
+  scratch.set(left, 1);
+  scratch.set(right, 33);
+  return createHash('sha256').update(scratch).digest();
 }
 
 /**

@@ -52,16 +52,17 @@ export interface RecordDiff {
 
 export const DIGEST_BYTES = 32;
 
-function digestAt(packed: Uint8Array, i: number): Uint8Array {
-  return packed.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES);
-}
-
 function hexAt(packed: Uint8Array, i: number): string {
   return Buffer.from(packed.buffer, packed.byteOffset + i * DIGEST_BYTES, DIGEST_BYTES).toString('hex');
 }
 
-function sameAt(a: Uint8Array, i: number, b: Uint8Array, j: number): boolean {
-  return Buffer.compare(digestAt(a, i), digestAt(b, j)) === 0;
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Digest i of `a` equals digest j of `b` (compared in place, nothing allocated). */
+function sameAt(a: Buffer, i: number, b: Buffer, j: number): boolean {
+  return a.compare(b, j * DIGEST_BYTES, (j + 1) * DIGEST_BYTES, i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES) === 0;
 }
 
 class Capped<T> {
@@ -84,12 +85,13 @@ function emptyDiff(keying: RecordDiff['keying']): RecordDiff {
 
 /** Index-keyed diff; `label(i)` names record i ('12' or 'x[12]'). */
 export function diffByIndex(
-  before: Uint8Array,
-  after: Uint8Array,
+  beforeBytes: Uint8Array,
+  afterBytes: Uint8Array,
   cap = 20,
   label: (i: number) => string = String,
-  indexBase = 0,
 ): RecordDiff {
+  const before = asBuffer(beforeBytes);
+  const after = asBuffer(afterBytes);
   const nOld = before.length / DIGEST_BYTES;
   const nNew = after.length / DIGEST_BYTES;
   const added = new Capped<RecordRef>(cap);
@@ -99,15 +101,14 @@ export function diffByIndex(
     if (sameAt(before, i, after, i)) continue;
     changed.add(() => ({
       key: label(i),
-      index: indexBase + i,
-      newIndex: indexBase + i,
+      index: i,
+      newIndex: i,
       before: hexAt(before, i),
       after: hexAt(after, i),
     }));
   }
-  for (let i = nNew; i < nOld; i++)
-    removed.add(() => ({ key: label(i), index: indexBase + i, sha256: hexAt(before, i) }));
-  for (let i = nOld; i < nNew; i++) added.add(() => ({ key: label(i), index: indexBase + i, sha256: hexAt(after, i) }));
+  for (let i = nNew; i < nOld; i++) removed.add(() => ({ key: label(i), index: i, sha256: hexAt(before, i) }));
+  for (let i = nOld; i < nNew; i++) added.add(() => ({ key: label(i), index: i, sha256: hexAt(after, i) }));
   return { keying: 'index', added: added.list, removed: removed.list, changed: changed.list };
 }
 
@@ -122,8 +123,36 @@ export function mergeDiffs(into: RecordDiff, part: RecordDiff, cap = 20): Record
   return into;
 }
 
+/**
+ * Occurrence numbers (how many equal digests come earlier in the list) for a few positions, in one
+ * pass that only looks at the digests asked about: keys cost nothing for records not reported.
+ */
+function occurrences(packed: Buffer, positions: readonly number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  if (positions.length === 0) return out;
+  const wanted = new Map<number, number[]>(); // first 4 bytes → positions asked about with that prefix
+  for (const p of positions) {
+    const head = packed.readUInt32BE(p * DIGEST_BYTES);
+    wanted.set(head, [...(wanted.get(head) ?? []), p]);
+  }
+  const end = Math.max(...positions);
+  const counts = new Map<number, number>(); // asked position → equal digests seen so far
+  for (let k = 0; k <= end; k++) {
+    const asked = wanted.get(packed.readUInt32BE(k * DIGEST_BYTES));
+    if (!asked) continue;
+    for (const p of asked) {
+      if (k > p || !sameAt(packed, k, packed, p)) continue;
+      if (k === p) out.set(p, counts.get(p) ?? 0);
+      else counts.set(p, (counts.get(p) ?? 0) + 1);
+    }
+  }
+  return out;
+}
+
 /** Content-keyed diff (see the file comment). */
-export function diffByContent(before: Uint8Array, after: Uint8Array, cap = 20): RecordDiff {
+export function diffByContent(beforeBytes: Uint8Array, afterBytes: Uint8Array, cap = 20): RecordDiff {
+  const before = asBuffer(beforeBytes);
+  const after = asBuffer(afterBytes);
   const nOld = before.length / DIGEST_BYTES;
   const nNew = after.length / DIGEST_BYTES;
   let prefix = 0;
@@ -141,68 +170,45 @@ export function diffByContent(before: Uint8Array, after: Uint8Array, cap = 20): 
   const newEnd = nNew - suffix;
   if (prefix === oldEnd && prefix === newEnd) return diff;
 
-  // Occurrence numbers count from the start of the file, so keys read the same in both lists.
-  const occurrence = new Map<string, number>();
-  for (let i = 0; i < prefix; i++) {
-    const h = hexAt(before, i);
-    occurrence.set(h, (occurrence.get(h) ?? 0) + 1);
-  }
-  const oldOccurrence: number[] = [];
-  const queues = new Map<string, number[]>(); // digest → old indices in the middle, in order
+  const queues = new Map<string, number[]>(); // digest → recorded indices in the middle, in order
   for (let i = prefix; i < oldEnd; i++) {
     const h = hexAt(before, i);
-    const k = occurrence.get(h) ?? 0;
-    occurrence.set(h, k + 1);
-    oldOccurrence.push(k);
     const q = queues.get(h);
     if (q) q.push(i);
     else queues.set(h, [i]);
   }
-  // Match each current middle record with the earliest unmatched recorded one of the same digest.
+  // Match each current middle record with the earliest unmatched recorded one of the same digest
+  // (the k-th occurrence with the k-th: equal keys).
   const matchOfOld = new Int32Array(oldEnd - prefix).fill(-1);
   const newMatch = new Int32Array(newEnd - prefix).fill(-1);
   let lastMatchedOld = -1;
   let reordered = false;
   for (let j = prefix; j < newEnd; j++) {
-    const q = queues.get(hexAt(after, j));
-    const i = q?.shift();
+    const i = queues.get(hexAt(after, j))?.shift();
     if (i === undefined) continue;
     newMatch[j - prefix] = i;
     matchOfOld[i - prefix] = j;
     if (i < lastMatchedOld) reordered = true;
     lastMatchedOld = i;
   }
-  // Gap anchors: the recorded index of the nearest matched record before (-1 = start of the middle).
+  // Gap anchors: the recorded index of the nearest matched record before (-1: start of the middle).
+  const group = (map: Map<number, number[]>, anchor: number, at: number): void => {
+    const list = map.get(anchor);
+    if (list) list.push(at);
+    else map.set(anchor, [at]);
+  };
   const removedByAnchor = new Map<number, number[]>();
   let anchor = -1;
   for (let i = prefix; i < oldEnd; i++) {
     if (matchOfOld[i - prefix] !== -1) anchor = i;
-    else {
-      const list = removedByAnchor.get(anchor);
-      if (list) list.push(i);
-      else removedByAnchor.set(anchor, [i]);
-    }
+    else group(removedByAnchor, anchor, i);
   }
   const addedByAnchor = new Map<number, number[]>();
   anchor = -1;
   for (let j = prefix; j < newEnd; j++) {
     const m = newMatch[j - prefix] as number;
     if (m !== -1) anchor = m;
-    else {
-      const list = addedByAnchor.get(anchor);
-      if (list) list.push(j);
-      else addedByAnchor.set(anchor, [j]);
-    }
-  }
-  const keyOld = (i: number): string => `${hexAt(before, i).slice(0, 16)}#${oldOccurrence[i - prefix]}`;
-  // Keys of added records: digest plus occurrence among the current records with that digest.
-  const keyNew = new Map<number, string>();
-  const seen = new Map<string, number>();
-  for (let j = 0; j < newEnd; j++) {
-    const h = hexAt(after, j);
-    const k = seen.get(h) ?? 0;
-    seen.set(h, k + 1);
-    if (j >= prefix && newMatch[j - prefix] === -1) keyNew.set(j, `${h.slice(0, 16)}#${k}`);
+    else group(addedByAnchor, anchor, j);
   }
   const added = new Capped<RecordRef>(cap);
   const removed = new Capped<RecordRef>(cap);
@@ -215,13 +221,25 @@ export function diffByContent(before: Uint8Array, after: Uint8Array, cap = 20): 
     for (let k = 0; k < pairs; k++) {
       const i = gone[k] as number;
       const j = come[k] as number;
-      changed.add(() => ({ key: keyOld(i), index: i, newIndex: j, before: hexAt(before, i), after: hexAt(after, j) }));
+      changed.add(() => ({ key: '', index: i, newIndex: j, before: hexAt(before, i), after: hexAt(after, j) }));
     }
-    for (const i of gone.slice(pairs)) removed.add(() => ({ key: keyOld(i), index: i, sha256: hexAt(before, i) }));
-    for (const j of come.slice(pairs)) {
-      added.add(() => ({ key: keyNew.get(j) as string, index: j, sha256: hexAt(after, j) }));
-    }
+    for (const i of gone.slice(pairs)) removed.add(() => ({ key: '', index: i, sha256: hexAt(before, i) }));
+    for (const j of come.slice(pairs)) added.add(() => ({ key: '', index: j, sha256: hexAt(after, j) }));
   }
+  // Keys (digest prefix # occurrence) for the listed records only: recorded side for removed and
+  // changed records, current side for added ones.
+  const oldSeen = occurrences(
+    before,
+    [...removed.list.items, ...changed.list.items].map((r) => r.index),
+  );
+  const newSeen = occurrences(
+    after,
+    added.list.items.map((r) => r.index),
+  );
+  for (const r of [...removed.list.items, ...changed.list.items]) {
+    r.key = `${hexAt(before, r.index).slice(0, 16)}#${oldSeen.get(r.index) ?? 0}`;
+  }
+  for (const r of added.list.items) r.key = `${r.sha256.slice(0, 16)}#${newSeen.get(r.index) ?? 0}`;
   diff.added = added.list;
   diff.removed = removed.list;
   diff.changed = changed.list;
