@@ -220,3 +220,39 @@ test('a sidecar that no longer matches the manifest is rejected; a missing datas
   await rejectsManifest(verifyDataset(manifestPath), /sidecar .* does not match the manifest/);
   await rejectsManifest(recordDataset(join(dir, 'nothing-here')), /dataset '.*nothing-here' does not exist/);
 });
+
+test('image folders: each image is a record keyed by its relative path; a manifest inside the folder is ignored', async () => {
+  const dir = freshDir();
+  const faces = join(dir, 'data');
+  const pgm = (v: number) => Buffer.concat([Buffer.from('P5\n2 2\n255\n'), Buffer.from([v, v, v, v])]);
+  for (const s of ['s1', 's2']) {
+    mkdirSync(join(faces, s));
+    for (const i of [1, 2]) writeFileSync(join(faces, s, `${i}.pgm`), pgm(i * 10));
+  }
+  const out = join(faces, 'faces.lineage.json');
+  const { manifest } = await recordDataset(faces, { out });
+  assert.deepEqual(
+    manifest.files.map((f) => [f.path, f.format]),
+    [
+      ['s1/1.pgm', 'image'],
+      ['s1/2.pgm', 'image'],
+      ['s2/1.pgm', 'image'],
+      ['s2/2.pgm', 'image'],
+    ],
+  );
+  writeFileSync(join(faces, 's2', '1.pgm'), pgm(99));
+  mkdirSync(join(faces, 's3'));
+  writeFileSync(join(faces, 's3', '1.pgm'), pgm(5));
+  unlinkSync(join(faces, 's1', '2.pgm'));
+  const result = await verifyDataset(out);
+  assert.deepEqual(
+    result.files.changed.map((c) => c.path),
+    ['s2/1.pgm'],
+  );
+  assert.deepEqual(
+    result.files.added.map((a) => a.path),
+    ['s3/1.pgm'],
+  );
+  assert.deepEqual(result.files.removed, ['s1/2.pgm']);
+  assert.equal(result.files.unchanged, 2);
+});
