@@ -168,8 +168,10 @@ export class PickleReader {
 
   private text(n: number, py2 = false): TextArg {
     const data = this.payload(n);
-    if (data === undefined) return { kind: 'text', length: n, py2: py2 || undefined };
-    return { kind: 'text', length: n, value: py2 ? latin1Text(data) : utf8.decode(data), py2: py2 || undefined };
+    const arg: TextArg = { kind: 'text', length: n };
+    if (data !== undefined) arg.value = py2 ? latin1Text(data) : utf8.decode(data);
+    if (py2) arg.py2 = true;
+    return arg;
   }
 
   private readArg(kind: ArgKind): PickleArg {

@@ -178,10 +178,16 @@ export class ZipArchive {
     if (entries === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
       const loc = eocdOffset >= 20 ? this.source.read(eocdOffset - 20, 20) : new Uint8Array(0);
       if (loc.length === 20 && u32(loc, 0) === SIG_ZIP64_LOCATOR) {
-        const at = u64(loc, 8);
-        const rec = this.source.read(at, 56);
+        // Like Python's zipfile: the record sits right before its locator (the stored offset
+        // is relative to the archive start, which a prepended stub shifts); fall back to it.
+        let at = eocdOffset - 20 - 56;
+        let rec = at >= 0 ? this.source.read(at, 56) : new Uint8Array(0);
         if (rec.length < 56 || u32(rec, 0) !== SIG_ZIP64_EOCD) {
-          this.fail(`corrupt ZIP64 end-of-central-directory record at byte ${at}`);
+          at = u64(loc, 8);
+          rec = this.source.read(at, 56);
+        }
+        if (rec.length < 56 || u32(rec, 0) !== SIG_ZIP64_EOCD) {
+          this.fail(`corrupt ZIP64 end-of-central-directory record (locator at byte ${eocdOffset - 20})`);
         }
         entries = u64(rec, 32);
         cdSize = u64(rec, 40);
