@@ -59,6 +59,15 @@ function words(text: string): Set<string> {
 export const KERAS_LAYER_CLASSES = words(LAYERS);
 export const KERAS_BUILTIN_CLASSES = new Set([...KERAS_LAYER_CLASSES, ...words(OTHER_OBJECTS)]);
 
+/** tf.keras 2.11–2.15 registered its new optimizers as 'Custom>Adam' … and saves them under that name. */
+const TF_KERAS_CUSTOM_OPTIMIZERS = words('Adam AdamW Adamax Adadelta Adagrad Adafactor Ftrl Lion Nadam RMSprop SGD');
+
+/** A class name Keras resolves without user code (Keras 2 configs name classes without a module). */
+export function isKerasBuiltinClass(name: string): boolean {
+  if (KERAS_BUILTIN_CLASSES.has(name)) return true;
+  return name.startsWith('Custom>') && TF_KERAS_CUSTOM_OPTIMIZERS.has(name.slice('Custom>'.length));
+}
+
 /** Keras 3 serialization_lib pseudo-classes for plain values (never user code, except '__lambda__'). */
 export const KERAS_VALUE_PSEUDO_CLASSES = new Set([
   '__tuple__',

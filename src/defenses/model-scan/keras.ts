@@ -10,9 +10,9 @@ import type { Finding, FormatScanner, ScanContext, Severity } from './finding.js
 import { decodeUtf8, type GuardedJson, isPlainObject, parseGuardedJson } from './json-guard.js';
 import {
   isDangerousModule,
+  isKerasBuiltinClass,
   isKerasEcosystemModule,
   isKerasModule,
-  KERAS_BUILTIN_CLASSES,
   KERAS_VALUE_PSEUDO_CLASSES,
 } from './keras-builtins.js';
 import { describeMarshalledCode, summarizeMarshalledCode } from './marshal-names.js';
@@ -126,7 +126,7 @@ class ConfigWalk {
     const builtin =
       module !== undefined
         ? isKerasModule(module) && !customRegistration
-        : !customRegistration && KERAS_BUILTIN_CLASSES.has(cls);
+        : !customRegistration && isKerasBuiltinClass(cls);
     if (builtin) return;
     const why = module !== undefined ? '' : ' is not a Keras built-in and';
     this.addCustom(

@@ -140,6 +140,17 @@ describe('Keras config scanner', () => {
     assert.deepEqual(rules, ['keras/ecosystem-object:low', 'keras/external-file:medium', 'keras/external-model:high']);
   });
 
+  it("accepts tf.keras 2.11+ optimizers saved as 'Custom>Adam', but not other Custom> classes", () => {
+    const training = (cls: string) => ({
+      class_name: 'Sequential',
+      config: { layers: [], optimizer: { class_name: cls, config: { name: 'opt', learning_rate: 0.001 } } },
+    });
+    assert.deepEqual(scan(training('Custom>Adam')), []);
+    const other = scan(training('Custom>Backdoor'));
+    assert.equal(other.length, 1);
+    assert.equal(other[0].rule, 'keras/custom-object');
+  });
+
   it('refuses JSON nested deeper than maxDepth with a finding, without parsing it', () => {
     const deep = `{"class_name":"Sequential","config":${'['.repeat(100_000)}${']'.repeat(100_000)}}`;
     const findings = scanKerasConfigText(deep, context);
