@@ -263,7 +263,7 @@ export const hdf5Scanner: FormatScanner = {
   format: 'hdf5',
   matches(head, name) {
     const signed = head.length >= 8 && HDF5_SIGNATURE.every((b, i) => head[i] === b);
-    return signed || /\.(h5|hdf5|he5|hdf)$/i.test(name);
+    return signed || /\.(h5|hdf5|he5)$/i.test(name);
   },
   scan: scanHdf5,
 };
