@@ -58,7 +58,7 @@ export interface LiraOptions {
 }
 
 /** Per-record Gaussian fits: value arrays [records][augmentations]. */
-interface Fit {
+export interface Fit {
   mean: Float64Array;
   std: Float64Array;
   count: Int32Array;
@@ -79,7 +79,7 @@ export function inclusionMatrix(shadows: number, records: number, rng: Rng): Uin
 }
 
 /** Mean and std of φ per (record, augmentation) over the shadows where `want(s, record)`. */
-function fitGaussians(
+export function fitGaussians(
   phi: Float64Array[],
   records: number,
   augs: number,

@@ -47,7 +47,8 @@ export class OutputHardenedModel implements Model {
     readonly inner: Model,
     /** Defense name, appended to the model's name. */
     readonly defense: string,
-    private readonly transform: ScoreTransform,
+    /** The post-processing, public so a defense-aware attacker can apply it to its own shadow models. */
+    readonly transform: ScoreTransform,
   ) {
     requireAccess(inner, 'scores', `the '${defense}' output defense (it post-processes class scores)`);
     this.info = { ...inner.info, name: `${inner.info.name}+${defense}`, access: 'scores' };
@@ -74,4 +75,9 @@ export class OutputHardenedModel implements Model {
 
   /** Holds no memory of its own; the inner model stays alive. */
   dispose(): void {}
+}
+
+/** What a model does to its probabilities: the wrapper's transform, or none (identity) for a plain model. */
+export function outputTransformOf(model: Model): ScoreTransform {
+  return model instanceof OutputHardenedModel ? model.transform : (scores) => scores.slice();
 }
