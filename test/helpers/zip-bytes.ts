@@ -4,8 +4,7 @@
  * hostile shapes — sizes that lie, names that differ between headers, entries sharing bytes,
  * ZIP64 records, prepended stubs.
  */
-import { crc32 } from 'node:zlib';
-import { deflateSync } from 'fflate';
+import { crc32, deflateRawSync } from 'node:zlib';
 
 export interface ZipEntrySpec {
   name: string;
@@ -58,7 +57,7 @@ export function buildZip(entries: ZipEntrySpec[], options: ZipOptions = {}): Uin
   const written: { spec: ZipEntrySpec; name: Uint8Array; crc: number; csize: number; size: number; at: number }[] = [];
   for (const spec of entries) {
     const method = spec.method ?? 0;
-    const body = method === 8 ? deflateSync(spec.data) : spec.data;
+    const body = method === 8 ? new Uint8Array(deflateRawSync(spec.data)) : spec.data;
     const crc = spec.crc ?? crc32(spec.data);
     const size = spec.declaredSize ?? spec.data.length;
     const name = enc.encode(spec.name);

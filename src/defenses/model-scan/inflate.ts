@@ -1,8 +1,9 @@
 /**
  * Streaming decompression with a hard cap on the bytes produced (zip entries: raw DEFLATE;
- * joblib: zlib and gzip). Compressed input goes in 16 KiB at a time, so one step produces at
- * most ~16 MiB (DEFLATE expands at most 1032:1); past the cap the stream stops. A zip bomb
- * therefore costs a bounded amount of memory and time, however large it claims to expand.
+ * joblib: zlib and gzip). Compressed input goes in at most 16 KiB at a time, and less near the
+ * cap, so one step produces at most ~16 MiB (DEFLATE expands at most 1032:1) and little more
+ * than the cap; past the cap the stream stops. A zip bomb therefore costs a bounded amount
+ * of memory and time, however large it claims to expand.
  */
 import { crc32 } from 'node:zlib';
 import { Gunzip, Inflate, Unzlib } from 'fflate';
@@ -62,7 +63,9 @@ export function inflatingPull(
     next() {
       while (queue.length === 0) {
         if (status.overflowed || status.finished) return null;
-        const n = Math.min(INPUT_CHUNK, end - at);
+        // DEFLATE expands at most ~1032:1: near the cap, push only what can reach it.
+        const room = Math.ceil((cap - status.produced) / 1024);
+        const n = Math.min(INPUT_CHUNK, Math.max(256, room), end - at);
         const input = n > 0 ? source.read(at, n) : new Uint8Array(0);
         at += n;
         const final = at >= end;
