@@ -42,12 +42,19 @@ const BY_EXTENSION: Record<string, LineageFormat> = {
   pbm: 'image',
 };
 
+/** The first bytes of a file (empty when it cannot be read: digesting it then reports why). */
 function readHead(path: string, bytes: number): Buffer {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return Buffer.alloc(0);
+  }
   try {
     const buffer = Buffer.alloc(bytes);
-    const n = readSync(fd, buffer, 0, bytes, 0);
-    return buffer.subarray(0, n);
+    return buffer.subarray(0, readSync(fd, buffer, 0, bytes, 0));
+  } catch {
+    return Buffer.alloc(0);
   } finally {
     closeSync(fd);
   }
