@@ -3,7 +3,8 @@
  * and `verifyDataset` (unchanged: one streamed SHA-256 per file; changed: records re-read and diffed)
  * on the bundled Fashion-MNIST IDX files, the full Fashion-MNIST when /usr/share/datasets has it, and
  * a generated CSV (default ~200 MB, quoted fields with commas and newlines) in a temp folder that is
- * deleted afterwards. The changed-CSV case edits one byte of one row in place.
+ * deleted afterwards. The changed-CSV case edits one byte of one row in place. maxRssMB after each
+ * phase is the process's peak so far (phases run in the order listed).
  * Prints one JSON document. Usage: npx tsx bench/lineage.ts [--csv-mb 200] [--seed 0]
  */
 import { createHash } from 'node:crypto';
@@ -104,9 +105,15 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: numb
   return { value, seconds: (performance.now() - start) / 1000 };
 }
 
+/** Peak resident memory of the process so far (monotonic: read after each phase). */
+function maxRssMB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
 function rates(bytes: number, records: number, seconds: number) {
   return {
     seconds: Number(seconds.toFixed(3)),
+    maxRssMB: maxRssMB(),
     mbPerSecond: Number((bytes / 1e6 / seconds).toFixed(1)),
     recordsPerSecond: Math.round(records / seconds),
   };
@@ -118,6 +125,7 @@ async function benchDataset(label: string, path: string, work: string, edit?: ()
   const m = rec.value.manifest;
   const bytes = m.files.reduce((s, f) => s + f.bytes, 0);
   const records = m.files.reduce((s, f) => s + (f.records ?? 0), 0);
+  const recordRates = rates(bytes, records, rec.seconds);
   const same = await timed(() => verifyDataset(out, { dataset: path }));
   if (!same.value.identical) throw new Error(`${label}: verify of unchanged data reported a difference`);
   const row: Record<string, unknown> = {
@@ -128,7 +136,7 @@ async function benchDataset(label: string, path: string, work: string, edit?: ()
     digestStorage: m.recordDigests.storage,
     manifestBytes: statSync(out).size,
     ...(rec.value.sidecarPath ? { sidecarBytes: statSync(rec.value.sidecarPath).size } : {}),
-    record: rates(bytes, records, rec.seconds),
+    record: recordRates,
     verifyUnchanged: rates(bytes, records, same.seconds),
   };
   if (edit) {
@@ -164,7 +172,7 @@ try {
       {
         bench: 'lineage',
         node: process.version,
-        maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+        maxRssMB: maxRssMB(),
         sha256CallsPerSecond: calibration,
         rows,
       },
