@@ -15,10 +15,10 @@ import { defaultShadowWorkers, type ShadowSpec } from '../attacks/membership/sha
 import { AegisInputError } from '../core/errors.js';
 import { initRuntime } from '../core/runtime.js';
 import { type Dataset, size, slice } from '../data/dataset.js';
-import { loadDataset } from '../data/load-dataset.js';
 import { loadModel } from '../models/load-model.js';
 import { parseArchitecture } from '../models/train-classifier.js';
 import { buildReport } from '../report/build-report.js';
+import { loadDataSpec } from './data-spec.js';
 import { emitReport } from './emit-report.js';
 import { cliOutput } from './io.js';
 import {
@@ -29,6 +29,8 @@ import {
   parsePositiveNumber,
 } from './parse-options.js';
 import { createProgress } from './progress.js';
+
+export { type DataSpec, parseDataSpec } from './data-spec.js';
 
 interface MembershipFlags {
   model: string;
@@ -54,41 +56,8 @@ interface MembershipFlags {
   quiet?: boolean;
 }
 
-export interface DataSpec {
-  path: string;
-  split?: 'train' | 'test';
-  start?: number;
-  end?: number;
-}
-
-/** `path[:train|:test][[start:end]]` → its parts; bad ranges are input errors naming the flag. */
-export function parseDataSpec(flag: string, text: string): DataSpec {
-  const match = /^(.*?)(?::(train|test))?(?:\[(\d*):(\d*)\])?$/.exec(text.trim());
-  const path = match?.[1] ?? '';
-  if (!match || path.length === 0) throw new AegisInputError(`${flag}: '${text}' names no data`);
-  const spec: DataSpec = { path };
-  if (match[2]) spec.split = match[2] as 'train' | 'test';
-  if (match[3]) spec.start = Number(match[3]);
-  if (match[4]) spec.end = Number(match[4]);
-  if (spec.start !== undefined && spec.end !== undefined && spec.end <= spec.start) {
-    throw new AegisInputError(`${flag}: range [${spec.start}:${spec.end}] in '${text}' is empty`);
-  }
-  return spec;
-}
-
 async function loadSpec(flag: string, text: string, labelColumn: string | undefined): Promise<Dataset> {
-  const spec = parseDataSpec(flag, text);
-  const data = await loadDataset(spec.path, { split: spec.split, labelColumn });
-  const start = spec.start ?? 0;
-  const end = spec.end ?? size(data);
-  if (end > size(data) || start >= size(data)) {
-    throw new AegisInputError(`${flag}: range [${start}:${end}] is outside '${data.name}' (${size(data)} records)`);
-  }
-  const part = start === 0 && end === size(data) ? data : slice(data, start, end);
-  return {
-    ...part,
-    name: spec.start !== undefined || spec.end !== undefined ? `${data.name}[${start}:${end}]` : data.name,
-  };
+  return loadDataSpec(flag, text, { labelColumn });
 }
 
 function formatExposed(results: MembershipResult[]): string {

@@ -4,6 +4,7 @@ import { registerEvasionCommand } from './attack-evasion.js';
 import { registerExtractionCommand } from './attack-extraction.js';
 import { registerInversionCommand } from './attack-inversion.js';
 import { registerMembershipCommand } from './attack-membership.js';
+import { registerPoisoningCommand } from './attack-poisoning.js';
 
 export function registerAttackCommand(program: Command): void {
   const attack = program.command('attack').description('run attacks against a model and write a report');
@@ -11,4 +12,5 @@ export function registerAttackCommand(program: Command): void {
   registerExtractionCommand(attack);
   registerInversionCommand(attack);
   registerMembershipCommand(attack);
+  registerPoisoningCommand(attack);
 }

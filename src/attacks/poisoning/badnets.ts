@@ -62,7 +62,7 @@ export function badNets(opts: BadNetsOptions): PoisoningAttack {
     access: 'labels',
     mitigations: ['AML.M0007', 'AML.M0025', 'AML.M0008', 'AML.M0014'],
     knowledge: (fraction) =>
-      `controls ${(100 * fraction).toFixed(1)}% of the training rows (triggered with ${described || 'a trigger'} and relabelled as class ${targetClass}); no access to the trained model, whose decisions it sees on triggered inputs at test time (AML.T0043.004)`,
+      `the training pipeline: controls ${(100 * fraction).toFixed(1)}% of the training rows (triggered with ${described || 'a trigger'} and relabelled as class ${targetClass}); no access to the trained model, whose decisions it sees on triggered inputs at test time (AML.T0043.004)`,
     check(train, test) {
       checkClass(targetClass, train.classNames, 'target class');
       checkTrigger(trigger, train, opts.inputRange);

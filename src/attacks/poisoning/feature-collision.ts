@@ -207,7 +207,7 @@ export function featureCollision(opts: FeatureCollisionOptions): PoisoningAttack
     access: 'gradients',
     mitigations: ['AML.M0007', 'AML.M0025', 'AML.M0008'],
     knowledge: (fraction) =>
-      `knows the public feature extractor (white-box) and one target test image; adds ${(100 * fraction).toFixed(1)}% of the training rows as correctly labelled poisons of class ${baseClass}; no access to the fine-tuned model`,
+      `the public feature extractor (white-box) and one target test image; adds ${(100 * fraction).toFixed(1)}% of the training rows as correctly labelled poisons of class ${baseClass}; no access to the fine-tuned model`,
     check(train, test) {
       if (isTextData(train) || isTextData(test))
         throw new AegisInputError('feature collision needs numeric (image) data');

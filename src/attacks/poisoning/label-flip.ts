@@ -153,8 +153,8 @@ export function labelFlip(opts: LabelFlipOptions): PoisoningAttack {
     mitigations: ['AML.M0007', 'AML.M0025'],
     knowledge: (fraction) =>
       targeted
-        ? `relabels ${(100 * fraction).toFixed(1)}% of the training rows of each source class (${pairText}); no access to the trained model`
-        : `relabels ${(100 * fraction).toFixed(1)}% of the training rows at random; no access to the trained model`,
+        ? `the training labels: relabels ${(100 * fraction).toFixed(1)}% of the training rows of each source class (${pairText}); no access to the trained model`
+        : `the training labels: relabels ${(100 * fraction).toFixed(1)}% of the training rows at random; no access to the trained model`,
     check(train) {
       if (targeted) checkFlipPairs(pairs, train.classNames);
       else if (train.classNames.length < 2) throw new AegisInputError('label flipping needs at least two classes');

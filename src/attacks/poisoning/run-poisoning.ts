@@ -205,16 +205,22 @@ export async function runPoisoning(opts: RunPoisoningOptions): Promise<Poisoning
         await victim.dispose();
       }
     }
-    const means = averages.means();
-    const cleanAccuracy = means.cleanAccuracy ?? 0;
+    const {
+      poisonFraction = 0,
+      poisonCount = 0,
+      cleanAccuracy = 0,
+      eligible: perTrial = 0,
+      ...rest
+    } = averages.means();
     rows.push({
-      ...means,
-      poisonFraction: means.poisonFraction ?? 0,
-      poisonCount: means.poisonCount ?? 0,
+      poisonFraction,
+      poisonCount,
       cleanAccuracy,
       attackSuccessRate: eligible ? hits / eligible : 0,
       cleanBaselineAccuracy: baselineAccuracy,
       accuracyDrop: baselineAccuracy - cleanAccuracy,
+      ...rest,
+      eligible: perTrial,
       trials: trials.length,
       seconds: (performance.now() - started) / 1000,
     });
