@@ -167,19 +167,27 @@ export function tfDtypeOf(dtype: TensorDtype): 'float32' | 'int32' {
 }
 
 /**
- * Checks a tensor's dtype, rank, shape and every value. Returns its values (as the backend
- * holds them — do not modify) when the structure is right, so callers can copy them.
+ * True when every value of `x` lies in [lo, hi], decided on the backend with one download of three
+ * scalars: min and max bound the values, and NaN (which min and max may skip) makes the sum NaN.
+ * A false answer (or a sum that overflows) only means "look closer": the caller then reads the values.
  */
-export function checkTensor(
-  schema: TensorInputSchema,
-  x: tf.Tensor,
-  root: string,
-  issues: IssueList,
-): Float32Array | Int32Array | undefined {
+function allWithin(x: tf.Tensor, lo: number, hi: number): boolean {
+  if (x.size === 0) return true;
+  const [min = Number.NaN, max = Number.NaN, sum = Number.NaN] = tf.tidy(() =>
+    tf.stack([tf.min(x), tf.max(x), tf.cast(tf.sum(x), 'float32')]).dataSync(),
+  );
+  return min >= lo && max <= hi && (x.dtype !== 'float32' || Number.isFinite(sum));
+}
+
+/**
+ * Checks a tensor's dtype, rank, shape and every value. Valid tensors are checked on the backend
+ * (no copy of the values); only a tensor with a bad value is read back, to name each bad element.
+ */
+export function checkTensor(schema: TensorInputSchema, x: tf.Tensor, root: string, issues: IssueList): boolean {
   const want = tfDtypeOf(schema.dtype);
   if (x.dtype !== want) {
     issues.add(root, `expected a ${want} tensor${schema.dtype === 'uint8' ? ' (uint8 values)' : ''}, got ${x.dtype}`);
-    return undefined;
+    return false;
   }
   const expected = shapeText(schema.shape);
   if (x.rank !== schema.shape.length) {
@@ -187,7 +195,7 @@ export function checkTensor(
       root,
       `expected shape ${expected} (rank ${schema.shape.length}), got [${x.shape.join(', ')}] (rank ${x.rank})`,
     );
-    return undefined;
+    return false;
   }
   const bad = x.shape.findIndex((d, i) => {
     const fixed = schema.shape[i];
@@ -200,11 +208,13 @@ export function checkTensor(
       root,
       `expected shape ${expected}, got [${x.shape.join(', ')}] (dimension ${bad} is ${x.shape[bad]}, expected ${need})`,
     );
-    return undefined;
+    return false;
   }
-  const values = x.dataSync() as Float32Array | Int32Array;
   const rule = leafRule(schema);
   const { lo, hi } = rule;
+  if (allWithin(x, lo, hi)) return true;
+  const values = x.dataSync() as Float32Array | Int32Array;
+  const before = issues.count;
   for (let i = 0; i < values.length; i++) {
     const v = values[i] as number;
     if (v >= lo && v <= hi) continue; // NaN fails both comparisons
@@ -213,7 +223,7 @@ export function checkTensor(
       () => rule.message(v),
     );
   }
-  return values;
+  return issues.count === before;
 }
 
 /** Validates a tensor; on success returns a copy of its values. */
@@ -223,8 +233,8 @@ export function validateTensorValue(
   root: string,
   issues: IssueList,
 ): ValidTensorInput | undefined {
-  const values = checkTensor(schema, x, root, issues);
-  if (!values || !issues.ok) return undefined;
+  if (!checkTensor(schema, x, root, issues) || !issues.ok) return undefined;
+  const values = x.dataSync() as Float32Array | Int32Array;
   const data = schema.dtype === 'uint8' ? Uint8Array.from(values) : values.slice();
   return { ok: true, kind: 'tensor', shape: [...x.shape], dtype: schema.dtype, data };
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AegisInputError } from '../../../src/core/errors.js';
 import { fitTabularSchema } from '../../../src/data/tabular-schema.js';
@@ -8,6 +11,7 @@ import {
   schemaForModel,
   tabularInputSchema,
 } from '../../../src/defenses/validation/input-schema.js';
+import { inputSchemaFromMeta, loadInputSchema } from '../../../src/defenses/validation/model-input-schema.js';
 import type { ModelInfo } from '../../../src/models/model.js';
 
 const tensor: InputSchema = { kind: 'tensor', shape: [null, 28, 28, 1], dtype: 'float32', range: [0, 1], finite: true };
@@ -135,5 +139,39 @@ describe('input schemas', () => {
     const strict = tabularInputSchema(saved, { bounds: 'training', allowMissing: true });
     assert.deepEqual(strict.features[0], { name: 'duration', type: 'number', min: 0, max: 5, optional: true });
     assert.deepEqual(parseInputSchema(JSON.parse(JSON.stringify(strict))), strict);
+  });
+});
+
+describe('input schemas of saved models (aegis.json)', () => {
+  const meta = { name: 'fmnist', inputShape: [28, 28, 1], numClasses: 10, inputRange: [0, 1] };
+
+  it('an explicit inputSchema entry wins; else the tabular schema; else the input shape and range', () => {
+    assert.deepEqual(inputSchemaFromMeta({ ...meta, inputSchema: text }), text);
+    assert.deepEqual(inputSchemaFromMeta(meta), tensor);
+    const rows = [
+      { proto: 'tcp', bytes: '10', label: '0' },
+      { proto: 'udp', bytes: '20', label: '1' },
+    ];
+    const saved = fitTabularSchema(rows, { labelColumn: 'label' });
+    assert.deepEqual(
+      inputSchemaFromMeta({ ...meta, inputShape: [3], numClasses: 2, tabular: saved }),
+      tabularInputSchema(saved),
+    );
+  });
+
+  it('reads a model directory and names the file in errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aegis-schema-'));
+    try {
+      writeFileSync(join(dir, 'aegis.json'), JSON.stringify({ ...meta, inputSchema: { ...tensor, range: [0, 255] } }));
+      assert.deepEqual(loadInputSchema(dir), { ...tensor, range: [0, 255] });
+      writeFileSync(join(dir, 'aegis.json'), JSON.stringify({ ...meta, inputSchema: { ...tensor, dtype: 'float16' } }));
+      assert.throws(() => loadInputSchema(dir), /aegis\.json: inputSchema: not a valid input schema: dtype: /);
+      writeFileSync(join(dir, 'aegis.json'), '{"inputShape": [28, 28');
+      assert.throws(() => loadInputSchema(dir), /aegis\.json: not valid JSON/);
+      rmSync(join(dir, 'aegis.json'));
+      assert.throws(() => loadInputSchema(dir), /aegis\.json: not found/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
