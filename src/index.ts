@@ -9,6 +9,19 @@ export { invertClasses, runInversion } from './attacks/inversion/run-inversion.j
 export { ssim } from './attacks/inversion/ssim.js';
 export { membershipMetrics, rocCurve } from './attacks/membership/roc.js';
 export { MEMBERSHIP_ATTACKS, runMembershipSuite } from './attacks/membership/run-membership.js';
+export { badNets } from './attacks/poisoning/badnets.js';
+export { featureCollision } from './attacks/poisoning/feature-collision.js';
+export { FeatureExtractor } from './attacks/poisoning/feature-extractor.js';
+export { labelFlip } from './attacks/poisoning/label-flip.js';
+export type {
+  PoisonedTrainingSet,
+  PoisoningAttack,
+  PoisoningRow,
+  VictimTrainer,
+} from './attacks/poisoning/poisoning-attack.js';
+export { runPoisoning } from './attacks/poisoning/run-poisoning.js';
+export { applyTrigger, type Trigger } from './attacks/poisoning/triggers.js';
+export { architectureVictim, transferVictim } from './attacks/poisoning/victims.js';
 export { AccessError, AegisInputError, isInputError } from './core/errors.js';
 export { Rng } from './core/rng.js';
 export { type BackendName, initRuntime, tf } from './core/runtime.js';
@@ -23,9 +36,11 @@ export {
 export { loadCsvDataset } from './data/csv.js';
 export * from './data/dataset.js';
 export { FASHION_MNIST_CLASSES, loadFashionMnist } from './data/fashion-mnist.js';
+export { hashingVectorizer, murmurhash3_32, vectorizeTextDataset } from './data/hashing-vectorizer.js';
 export { loadImageFolderDataset } from './data/image-folder.js';
 export { loadDataset } from './data/load-dataset.js';
 export { readNpzFile, writeNpzFile } from './data/npz.js';
+export { loadTextDataset, type TextDataset } from './data/text-dataset.js';
 export { buildLogisticRegression, buildMlp, buildSmallCnn } from './models/builders.js';
 export { evaluateAccuracy, predictDataset } from './models/evaluate.js';
 export { HttpModel } from './models/http-model.js';
