@@ -15,6 +15,7 @@ import { Rng } from '../core/rng.js';
 import { tf } from '../core/runtime.js';
 import { type Dataset, featureShape, size, split, toTensor, validateDataset } from '../data/dataset.js';
 import { endsInSoftmax, networkInputShape, networkLogits, networkNumClasses } from './tfjs-model.js';
+import { loadCheckpoint, restoreOptimizer, saveCheckpoint } from './train-checkpoint.js';
 
 /** Statistics of one epoch (epochs count from 1). Accuracy on training data is the running one, dropout on. */
 export interface EpochStats {
@@ -31,6 +32,38 @@ export interface EpochStats {
 
 export type TrainProgressCallback = (stats: EpochStats, totalEpochs: number) => void;
 
+/** What a per-batch hook (adversarial training) knows about the batch it is given. */
+export interface BatchContext {
+  /** Epoch (from 1), batch within the epoch (from 0) and batch over the whole run (from 0). */
+  epoch: number;
+  batch: number;
+  step: number;
+  /** Seed for this batch's random choices, drawn from the run's Rng (same seed → same seeds, resumed runs too). */
+  seed: number;
+  numClasses: number;
+  network: tfl.LayersModel;
+  /** The network's logits (differentiable); `training` turns dropout on. Default false, as for an inner attack. */
+  logits(x: tf.Tensor, training?: boolean): tf.Tensor2D;
+}
+
+/** What a loss override is given: the clean batch, the perturbed one, labels and training-mode logits. */
+export interface BatchLossArgs {
+  x: tf.Tensor;
+  /** What perturbBatch returned (the clean batch itself without perturbBatch). */
+  xPerturbed: tf.Tensor;
+  y: tf.Tensor1D;
+  numClasses: number;
+  /** Logits with dropout on, differentiable with respect to the weights. */
+  logits(x: tf.Tensor): tf.Tensor2D;
+}
+
+export interface BatchLoss {
+  /** Mean loss over the batch, to minimise. */
+  loss: tf.Scalar;
+  /** Logits whose accuracy is reported as the running training accuracy. */
+  logits: tf.Tensor2D;
+}
+
 export interface TrainOptions {
   epochs: number;
   /** Default 64. */
@@ -44,6 +77,21 @@ export interface TrainOptions {
   earlyStopping?: { patience: number; minDelta?: number };
   /** true: bar on stderr; false: silent; a function: called after each epoch. Default: bar when stderr is a TTY. */
   progress?: boolean | TrainProgressCallback;
+  /**
+   * Replaces each batch before the gradient step (adversarial training: the inner maximisation).
+   * Runs outside the gradient tape; the returned tensor is the loop's to dispose (return a new one).
+   */
+  perturbBatch?: (x: tf.Tensor, y: tf.Tensor1D, context: BatchContext) => tf.Tensor | Promise<tf.Tensor>;
+  /** Loss to minimise instead of cross-entropy on the (perturbed) batch (TRADES). Runs inside the tape. */
+  batchLoss?: (args: BatchLossArgs) => BatchLoss;
+  /** Adam step size per batch from the fractional epoch (0 at the start, `epochs` at the end); overrides learningRate. */
+  learningRateSchedule?: (epochProgress: number, epochs: number) => number;
+  /** Save weights and loop state (optimizer moments, RNG position, history) here every checkpointEvery epochs and at the end. */
+  checkpointDir?: string;
+  /** Epochs between checkpoints. Default 1. */
+  checkpointEvery?: number;
+  /** A checkpointDir of an earlier run with the same data, seed and batch size: continue after its last epoch. */
+  resumeFrom?: string;
 }
 
 export interface TrainResult {
@@ -85,7 +133,9 @@ export async function trainModel(model: tfl.LayersModel, train: Dataset, opts: T
   const dropouts = model.layers.filter((l) => l.getClassName() === 'Dropout') as unknown as SeededLayer[];
   const dropoutSeeds = dropouts.map((l) => l.seed);
   const optimizer = tf.train.adam(o.learningRate);
+  const hooked = o.perturbBatch !== undefined || o.batchLoss !== undefined;
   const n = size(trainSet);
+  const batches = Math.ceil(n / o.batchSize);
   const x = toTensor(trainSet);
   const y = tf.tensor1d(trainSet.y, 'int32');
   const val = valSet && { x: toTensor(valSet), y: tf.tensor1d(valSet.y, 'int32'), n: size(valSet) };
@@ -97,6 +147,8 @@ export async function trainModel(model: tfl.LayersModel, train: Dataset, opts: T
   let snapshot: tf.Tensor[] | undefined;
   let stoppedEarly = false;
   let restoredBest = false;
+  let firstEpoch = 1;
+  const runKey = { seed: o.seed, examples: n, batchSize: o.batchSize, hooked };
 
   const step = (indices: tf.Tensor1D): [tf.Scalar, tf.Scalar] =>
     tf.tidy(() => {
@@ -115,21 +167,81 @@ export async function trainModel(model: tfl.LayersModel, train: Dataset, opts: T
       return [cost, correct as tf.Scalar];
     });
 
+  const context = (epoch: number, batch: number, seed: number): BatchContext => ({
+    epoch,
+    batch,
+    step: (epoch - 1) * batches + batch,
+    seed,
+    numClasses,
+    network: model,
+    logits: (t, training = false) => networkLogits(model, t, training, softmaxOutput),
+  });
+
+  /** A step with the hooks: perturb the batch (awaited, outside the tape), then minimise the (overridden) loss. */
+  const hookedStep = async (indices: tf.Tensor1D, ctx: BatchContext): Promise<[tf.Scalar, tf.Scalar]> => {
+    const xb = tf.gather(x, indices);
+    const yb = tf.gather(y, indices);
+    let xp: tf.Tensor | undefined;
+    try {
+      xp = o.perturbBatch ? await o.perturbBatch(xb, yb, ctx) : xb;
+      const xTrain = xp;
+      return tf.tidy((): [tf.Scalar, tf.Scalar] => {
+        let correct: tf.Scalar | undefined;
+        const trainLogits = (t: tf.Tensor) => networkLogits(model, t, true, softmaxOutput);
+        const cost = optimizer.minimize(
+          () => {
+            if (o.batchLoss) {
+              const out = o.batchLoss({ x: xb, xPerturbed: xTrain, y: yb, numClasses, logits: trainLogits });
+              correct = tf.keep(countCorrect(out.logits, yb));
+              return out.loss;
+            }
+            const logits = trainLogits(xTrain);
+            correct = tf.keep(countCorrect(logits, yb));
+            return crossEntropy(logits, yb, numClasses);
+          },
+          true,
+          variables,
+        ) as tf.Scalar;
+        return [cost, correct as tf.Scalar];
+      });
+    } finally {
+      tf.dispose(xp === xb ? [xb, yb] : [xb, yb, ...(xp ? [xp] : [])]);
+    }
+  };
+
   try {
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    if (o.resumeFrom) {
+      const state = await loadCheckpoint(o.resumeFrom, model, runKey);
+      history.push(...state.history);
+      ({ best, bestEpoch, sinceBest, stoppedEarly } = state);
+      snapshot = state.snapshot;
+      await restoreOptimizer(optimizer, state);
+      firstEpoch = state.epoch + 1;
+      // Replays the RNG draws of the epochs already run, so the next epoch sees the same numbers.
+      for (let e = 1; e <= state.epoch; e++) drawEpoch(rng, n, batches, dropouts.length, hooked);
+      if (stoppedEarly) firstEpoch = o.epochs + 1;
+    }
+    for (let epoch = firstEpoch; epoch <= o.epochs; epoch++) {
       const started = performance.now();
-      const order = tf.tensor1d(rng.permutation(n), 'int32');
+      const draws = drawEpoch(rng, n, batches, dropouts.length, hooked);
+      const order = tf.tensor1d(draws.order, 'int32');
       let lossSum: tf.Scalar = tf.scalar(0);
       let correctSum: tf.Scalar = tf.scalar(0);
-      const batches = Math.ceil(n / o.batchSize);
       bar?.start(batches, 0, { epoch: `${epoch}/${o.epochs}`, loss: '-' });
       for (let b = 0; b < batches; b++) {
         const start = b * o.batchSize;
         const count = Math.min(o.batchSize, n - start);
         // A fresh seed per batch: seeded dropout masks that still differ from batch to batch.
-        for (const layer of dropouts) layer.seed = rng.uint32() & 0x7fffffff;
+        const seeds = draws.batchSeeds[b] ?? [];
+        dropouts.forEach((layer, i) => {
+          layer.seed = (seeds[i] ?? 0) & 0x7fffffff;
+        });
+        if (o.learningRateSchedule)
+          setLearningRate(optimizer, o.learningRateSchedule(epoch - 1 + b / batches, o.epochs));
         const indices = tf.slice(order, start, count);
-        const [cost, correct] = step(indices);
+        const [cost, correct] = hooked
+          ? await hookedStep(indices, context(epoch, b, seeds[dropouts.length] ?? 0))
+          : step(indices);
         const newLoss = tf.tidy(() => tf.add(lossSum, tf.mul(cost, count))) as tf.Scalar;
         const newCorrect = tf.add(correctSum, correct) as tf.Scalar;
         tf.dispose([lossSum, correctSum, indices, correct]);
@@ -180,8 +292,21 @@ export async function trainModel(model: tfl.LayersModel, train: Dataset, opts: T
         }
       } else if (o.earlyStopping && ++sinceBest >= o.earlyStopping.patience) {
         stoppedEarly = true;
-        break;
       }
+      // Every checkpointEvery epochs and at the end (last epoch or early stop), before best weights are restored.
+      if (o.checkpointDir && (epoch % o.checkpointEvery === 0 || epoch === o.epochs || stoppedEarly)) {
+        await saveCheckpoint(o.checkpointDir, model, optimizer, {
+          ...runKey,
+          epoch,
+          history,
+          best,
+          bestEpoch,
+          sinceBest,
+          stoppedEarly,
+          snapshot,
+        });
+      }
+      if (stoppedEarly) break;
     }
     if (snapshot && bestEpoch !== history.length) {
       model.setWeights(snapshot);
@@ -217,15 +342,42 @@ export function trainingSummary(result: TrainResult, opts: TrainOptions, data: D
   };
 }
 
+/**
+ * The random draws of one epoch, in the loop's order: the shuffle, then per batch one seed per
+ * dropout layer and (with hooks) one seed for the hook. Drawing them up front consumes the Rng
+ * exactly as drawing them batch by batch, and lets a resumed run replay the epochs it skips.
+ */
+function drawEpoch(
+  rng: Rng,
+  n: number,
+  batches: number,
+  dropouts: number,
+  hooked: boolean,
+): { order: Int32Array; batchSeeds: number[][] } {
+  const order = rng.permutation(n);
+  const perBatch = dropouts + (hooked ? 1 : 0);
+  const batchSeeds = Array.from({ length: batches }, () => Array.from({ length: perBatch }, () => rng.uint32()));
+  return { order, batchSeeds };
+}
+
+/** tfjs's Adam reads its step size from this field on every update, so a schedule can change it between batches. */
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  if (!(lr >= 0 && Number.isFinite(lr))) throw new AegisInputError(`training: learning-rate schedule gave ${lr}`);
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
 /** Dropout layers keep their seed in a field; the loop sets it per batch (see above). */
 interface SeededLayer {
   seed?: number;
 }
 
-type ResolvedOptions = Required<Pick<TrainOptions, 'epochs' | 'batchSize' | 'learningRate' | 'seed'>> & TrainOptions;
+type ResolvedOptions = Required<
+  Pick<TrainOptions, 'epochs' | 'batchSize' | 'learningRate' | 'seed' | 'checkpointEvery'>
+> &
+  TrainOptions;
 
 function checkOptions(opts: TrainOptions): ResolvedOptions {
-  const o = { batchSize: 64, learningRate: 1e-3, ...opts };
+  const o = { batchSize: 64, learningRate: 1e-3, ...opts, checkpointEvery: opts.checkpointEvery ?? 1 };
   const positiveInt = (v: number, what: string) => {
     if (!Number.isInteger(v) || v <= 0)
       throw new AegisInputError(`training: ${what} must be a positive integer, got ${v}`);
@@ -239,6 +391,7 @@ function checkOptions(opts: TrainOptions): ResolvedOptions {
   if (typeof o.validation === 'number' && !(o.validation > 0 && o.validation < 1)) {
     throw new AegisInputError(`training: validation fraction must be in (0, 1), got ${o.validation}`);
   }
+  positiveInt(o.checkpointEvery, 'checkpointEvery');
   if (o.earlyStopping) {
     positiveInt(o.earlyStopping.patience, 'early-stopping patience');
     if (!((o.earlyStopping.minDelta ?? 0) >= 0)) {
