@@ -48,7 +48,24 @@ export function randomStart(x: tf.Tensor, eps: number, norm: Norm, range: [numbe
   });
 }
 
-interface PgdSettings {
+/**
+ * One PGD step on tensors: ascend `stepSize` along the steepest direction of `grad` (its sign
+ * for L-inf), then project onto the eps-ball around x and the domain. Synchronous, so it also
+ * runs inside a training step (adversarial training); returns a new tensor.
+ */
+export function pgdStep(
+  x: tf.Tensor,
+  xAdv: tf.Tensor,
+  grad: tf.Tensor,
+  s: Pick<PgdSettings, 'eps' | 'stepSize' | 'norm' | 'range'>,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const stepped = tf.add(xAdv, tf.mul(steepestAscent(grad, s.norm), s.stepSize));
+    return projectToBudget(x, stepped, s.eps, s.norm, s.range);
+  });
+}
+
+export interface PgdSettings {
   eps: number;
   stepSize: number;
   steps: number;
@@ -83,11 +100,7 @@ export async function pgdBatch(
           xAdv.dispose();
           throw error;
         }
-        const current = xAdv;
-        const next = tf.tidy(() => {
-          const stepped = tf.add(current, tf.mul(steepestAscent(g, s.norm), s.stepSize));
-          return projectToBudget(x, stepped, s.eps, s.norm, s.range);
-        });
+        const next = pgdStep(x, xAdv, g, s);
         g.dispose();
         xAdv.dispose();
         xAdv = next;
