@@ -5,7 +5,7 @@
  * nested protocol-2 pickle for object arrays. The pickle resumes after them. This works out
  * from the wrapper's state how many raw bytes to skip.
  */
-import { classOf, dictGet, fullName, textOf, type Value } from './pickle-values.js';
+import { asGlobal, asObj, asSeq, classOf, dictGet, fullName, textOf, type Value } from './pickle-values.js';
 
 export type JoblibArrayLayout =
   /** `bytes` raw bytes follow, after a padding byte and padding when `aligned`. */
@@ -32,19 +32,17 @@ const OLD_WRAPPERS = new Set([
 
 /** Bytes per item and whether items are Python objects, from a pickled numpy.dtype('f8', False, True). */
 export function dtypeItem(dtype: Value | undefined): { itemsize: number; hasObject: boolean } | undefined {
-  if (
-    dtype?.k !== 'obj' ||
-    dtype.callee.k !== 'global' ||
-    !/^numpy(\._core|\.core)?\.dtype$/.test(fullName(dtype.callee))
-  )
+  const obj = asObj(dtype);
+  const callee = asGlobal(obj?.callee);
+  if (obj === undefined || callee === undefined || !/^numpy(\._core|\.core)?\.dtype$/.test(fullName(callee)))
     return undefined;
-  const spec = dtype.args.k === 'seq' ? textOf(dtype.args.items[0]) : undefined;
+  const spec = textOf(asSeq(obj.args)?.items[0]);
   const m = spec === undefined ? null : /^[<>|=]?([a-zA-Z?])(\d*)/.exec(spec);
   if (!m) return undefined;
-  const state = dtype.state?.k === 'seq' ? dtype.state.items : [];
+  const state = asSeq(obj.state)?.items ?? [];
   // State: (version, endian, subarray, names, fields, elsize, alignment, flags[, metadata]).
-  const elsize = state[5]?.k === 'scalar' && typeof state[5].v === 'number' ? state[5].v : -1;
-  const flags = state[7]?.k === 'scalar' && typeof state[7].v === 'number' ? state[7].v : 0;
+  const elsize = typeof state[5] === 'number' ? state[5] : -1;
+  const flags = typeof state[7] === 'number' ? state[7] : 0;
   const kind = m[1];
   const n = m[2] === '' ? (kind === '?' ? 1 : Number.NaN) : Number(m[2]);
   const hasObject = kind === 'O' || (flags & 1) === 1;
@@ -53,11 +51,11 @@ export function dtypeItem(dtype: Value | undefined): { itemsize: number; hasObje
 }
 
 function shapeCount(shape: Value | undefined): number | undefined {
-  if (shape?.k !== 'seq' || shape.n !== shape.items.length) return undefined;
+  const seq = asSeq(shape);
+  if (seq === undefined || seq.n !== seq.items.length) return undefined;
   let count = 1;
-  for (const d of shape.items) {
-    const v = d.k === 'scalar' ? d.v : undefined;
-    const dim = typeof v === 'bigint' ? Number(v) : v;
+  for (const d of seq.items) {
+    const dim = typeof d === 'bigint' ? Number(d) : d;
     if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 0) return undefined;
     count *= dim;
   }
@@ -82,6 +80,6 @@ export function joblibArrayLayout(inst: Value, state: Value): JoblibArrayLayout 
   if (!Number.isSafeInteger(bytes))
     return { kind: 'unknown', reason: `its size (${count} × ${item.itemsize}) is too large` };
   const alignment = dictGet(state, 'numpy_array_alignment_bytes');
-  const aligned = alignment !== undefined && !(alignment.k === 'scalar' && alignment.v === null);
+  const aligned = alignment !== undefined && alignment !== null;
   return { kind: 'raw', bytes, aligned, describe: `${describe} × ${item.itemsize} bytes` };
 }

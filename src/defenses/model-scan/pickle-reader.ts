@@ -62,6 +62,18 @@ export interface PickleReaderOptions {
 
 const utf8 = new TextDecoder('utf-8');
 const latin1 = new TextDecoder('latin1');
+const SCRATCH = new Uint8Array(8);
+const SCRATCH_VIEW = new DataView(SCRATCH.buffer);
+
+/** UTF-8 decoding, with a fast path for the short ASCII names pickles are full of. */
+function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  return utf8.decode(bytes);
+}
 
 function latin1Text(bytes: Uint8Array): string {
   return latin1.decode(bytes);
@@ -134,10 +146,16 @@ export class PickleReader {
     return b;
   }
 
+  /** An n-byte little-endian unsigned integer, read byte by byte (no allocation). */
   private le(n: number): number {
-    const b = this.bytes(n);
     let v = 0;
-    for (let k = n - 1; k >= 0; k--) v = v * 256 + b[k];
+    let scale = 1;
+    for (let k = 0; k < n; k++) {
+      const b = this.input.readByte();
+      if (b < 0) this.truncated();
+      v += b * scale;
+      scale *= 256;
+    }
     return v;
   }
 
@@ -169,7 +187,7 @@ export class PickleReader {
   private text(n: number, py2 = false): TextArg {
     const data = this.payload(n);
     const arg: TextArg = { kind: 'text', length: n };
-    if (data !== undefined) arg.value = py2 ? latin1Text(data) : utf8.decode(data);
+    if (data !== undefined) arg.value = py2 ? latin1Text(data) : decodeUtf8(data);
     if (py2) arg.py2 = true;
     return arg;
   }
@@ -197,7 +215,8 @@ export class PickleReader {
         return data === undefined ? undefined : twosComplement(data);
       }
       case 'float8':
-        return new DataView(this.bytes(8).slice().buffer).getFloat64(0, false);
+        for (let k = 0; k < 8; k++) SCRATCH[k] = this.u8();
+        return SCRATCH_VIEW.getFloat64(0, false);
       case 'decimalnl_short': {
         const text = latin1Text(this.line()).trim();
         if (this.opName === 'INT' && (text === '00' || text === '01')) return text === '01';

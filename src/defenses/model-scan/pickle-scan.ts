@@ -12,8 +12,19 @@ import { joblibArrayLayout } from './joblib-array.js';
 import { locate } from './location.js';
 import { type ImportPolicy, type ImportStatus, importPolicy, isDenied } from './pickle-imports.js';
 import { HIGHEST_PROTOCOL, isOpcode } from './pickle-opcodes.js';
-import { type GlobalArg, type PickleOp, PickleParseError, PickleReader } from './pickle-reader.js';
 import {
+  type BytesArg,
+  type GlobalArg,
+  type PickleOp,
+  PickleParseError,
+  PickleReader,
+  type TextArg,
+} from './pickle-reader.js';
+import {
+  asDict,
+  asGlobal,
+  asObj,
+  asSeq,
   type DictValue,
   depthOf,
   dictSet,
@@ -23,16 +34,25 @@ import {
   type ObjValue,
   type OpaqueValue,
   preview,
-  type ScalarValue,
+  type Scalar,
   type StrValue,
   seqAdd,
+  textOf,
   type Value,
 } from './pickle-values.js';
 import { ruleSeverity } from './rules.js';
 
-/** Stack items and memo entries simulated before the scan falls back to import-only checks. */
+/**
+ * Memory bounds. Past MAX_STACK stack items the scan falls back to import-only checks; memo
+ * entries past MAX_MEMO are not stored; past MAX_NODES objects (containers, calls, imports)
+ * new ones are not tracked (a shared placeholder), so retained memory stays at a few hundred
+ * MB at worst whatever the file: imports are still all classified, calls on untracked values
+ * are not. Strings longer than MAX_TEXT characters are not kept (names are short).
+ */
 const MAX_STACK = 1 << 20;
-const MAX_MEMO = 1 << 20;
+const MAX_MEMO = 1 << 21;
+const MAX_NODES = 1 << 20;
+const MAX_TEXT = 128;
 /** Distinct findings kept per rule in one pickle stream (repeats are counted). */
 const MAX_PER_RULE = 50;
 
@@ -135,18 +155,60 @@ class FindingSink {
   }
 }
 
-const NONE: ScalarValue = { k: 'scalar', v: null };
 const UNKNOWN: OpaqueValue = { k: 'opaque', what: 'unknown' };
+/** A value past the MAX_NODES budget: never looked into. */
+const UNTRACKED: OpaqueValue = { k: 'opaque', what: 'untracked' };
+const LONG_TEXT: StrValue = { k: 'str', bytes: false };
+const LONG_BYTES: StrValue = { k: 'str', bytes: true };
+const BUFFER: OpaqueValue = { k: 'opaque', what: 'out-of-band buffer' };
+const PERSISTENT: OpaqueValue = { k: 'opaque', what: 'persistent id' };
+const JOBLIB_ARRAY: OpaqueValue = { k: 'opaque', what: 'joblib array' };
+/** Calls whose results the scanner needs later (array wrappers and dtypes for joblib), kept past the node budget. */
+const ALWAYS_TRACKED = /^(joblib|sklearn\.externals\.joblib)\.numpy_pickle(_compat)?\.|^numpy(\._core|\.core)?\.dtype$/;
+/** The memo: a dense array for the usual 0, 1, 2, … indices and a Map for any others. */
+class Memo {
+  private readonly dense: Value[] = [];
+  private readonly sparse = new Map<number, Value>();
 
-function scalar(v: ScalarValue['v']): ScalarValue {
-  return v === null ? NONE : { k: 'scalar', v };
+  get size(): number {
+    return this.dense.length + this.sparse.size;
+  }
+
+  get(i: number): Value | undefined {
+    return i < this.dense.length ? this.dense[i] : this.sparse.get(i);
+  }
+
+  has(i: number): boolean {
+    return i < this.dense.length || this.sparse.has(i);
+  }
+
+  set(i: number, v: Value): void {
+    if (i < this.dense.length) this.dense[i] = v;
+    else if (i === this.dense.length) {
+      this.dense.push(v);
+      // Indices set out of order earlier join the dense part once it reaches them.
+      for (
+        let next = this.sparse.get(this.dense.length);
+        next !== undefined;
+        next = this.sparse.get(this.dense.length)
+      ) {
+        this.sparse.delete(this.dense.length);
+        this.dense.push(next);
+      }
+    } else this.sparse.set(i, v);
+  }
+
+  clear(): void {
+    this.dense.length = 0;
+    this.sparse.clear();
+  }
 }
 
 /** Replays one pickle's opcodes on a simulated stack and memo. */
 class PickleMachine {
   private stack: Value[] = [];
   private readonly metastack: Value[][] = [];
-  private readonly memo = new Map<number, Value>();
+  private readonly memo = new Memo();
   private memoFull = false;
   /** After a resource limit: imports are still checked, the stack is no longer simulated. */
   private degraded = false;
@@ -219,11 +281,11 @@ class PickleMachine {
     }
   }
 
-  private importGlobal(module: string, name: string): GlobalValue {
+  private importGlobal(module: string, name: string): Value {
     const status = this.policy.classify(module, name);
     const g: GlobalValue = { k: 'global', module, name, status, offset: this.op.offset, op: this.op.info.name };
     this.recordImport(g);
-    return g;
+    return this.track() || ALWAYS_TRACKED.test(fullName(g)) ? g : UNTRACKED;
   }
 
   private recordImport(g: GlobalValue): void {
@@ -245,20 +307,21 @@ class PickleMachine {
   }
 
   /** REDUCE/OBJ/NEWOBJ/NEWOBJ_EX/INST: what gets invoked. */
-  private invoke(callee: Value, args: Value): ObjValue {
+  private invoke(callee: Value, args: Value): Value {
     const op = this.op.info.name;
-    if (callee.k === 'global') {
-      const full = fullName(callee);
-      if (callee.status === 'denied') {
+    const g = asGlobal(callee);
+    if (g !== undefined) {
+      const full = fullName(g);
+      if (g.status === 'denied') {
         this.anomaly('pickle/dangerous-call', full, `${op} calls ${full}${argsText(args)} when the pickle is loaded`);
-      } else if (callee.status !== 'allowed') {
+      } else if (g.status !== 'allowed') {
         this.anomaly(
           'pickle/non-allowed-call',
           full,
           `${op} calls ${full}${argsText(args)}, which is not on the allow list`,
         );
       }
-    } else if (!this.degraded && callee !== UNKNOWN) {
+    } else if (!this.degraded && callee !== UNKNOWN && callee !== UNTRACKED) {
       // (UNKNOWN comes from an anomaly already reported, where a real load would have failed.)
       this.anomaly(
         'pickle/non-allowed-call',
@@ -266,24 +329,27 @@ class PickleMachine {
         `${op} calls ${preview(callee)}, a value that is not an imported allowed callable`,
       );
     }
+    if (!this.track() && !(g !== undefined && ALWAYS_TRACKED.test(fullName(g)))) return UNTRACKED;
     const depth = Math.max(depthOf(args), depthOf(callee)) + 1;
     return { k: 'obj', callee, args, offset: this.op.offset, op, depth };
   }
 
   private build(state: Value): void {
     const inst = this.top();
-    if (inst.k === 'global' && !this.degraded) {
+    const g = asGlobal(inst);
+    if (g !== undefined && !this.degraded) {
       this.anomaly(
         'pickle/build-on-global',
-        fullName(inst),
-        `BUILD sets attributes of the imported ${fullName(inst)} with ${preview(state, 60)}`,
+        fullName(g),
+        `BUILD sets attributes of the imported ${fullName(g)} with ${preview(state, 60)}`,
       );
     }
-    if (inst.k === 'obj') inst.state = state;
+    const obj = asObj(inst);
+    if (obj !== undefined) obj.state = state;
     const layout = joblibArrayLayout(inst, state);
     if (layout === undefined) return;
     this.pop();
-    this.push({ k: 'opaque', what: 'joblib array' });
+    this.push(JOBLIB_ARRAY);
     this.joblibArrays++;
     const input = this.reader.reader;
     switch (layout.kind) {
@@ -339,165 +405,201 @@ class PickleMachine {
   }
 
   private memoSize = 0;
+  private nodes = 0;
 
-  /** Runs one opcode; returns the value at STOP, undefined otherwise. */
+  /** Counts a new object; false once past the budget (the caller pushes UNTRACKED instead). */
+  private track(): boolean {
+    if (++this.nodes <= MAX_NODES) return true;
+    if (this.nodes === MAX_NODES + 1) {
+      this.anomaly(
+        'pickle/resource-limit',
+        'nodes',
+        `more than ${MAX_NODES} objects: later containers and calls are not tracked (imports are still all checked)`,
+      );
+    }
+    return false;
+  }
+
+  private seq(type: 'list' | 'tuple' | 'set' | 'frozenset', items: Value[]): Value {
+    return this.track() ? newSeq(type, items) : UNTRACKED;
+  }
+
+  /** Runs one opcode; returns the value at STOP, undefined otherwise. Cases are opcode bytes (pickle-opcodes.ts). */
   step(op: PickleOp): Value | undefined {
     this.op = op;
     const arg = op.arg;
-    switch (op.info.name) {
-      case 'PROTO': {
+    switch (op.info.code) {
+      case 0x80: {
+        // PROTO
         const proto = arg as number;
         if (proto > HIGHEST_PROTOCOL) this.anomaly('pickle/malformed', 'proto', `unsupported pickle protocol ${proto}`);
         this.protocol = Math.max(this.protocol, proto);
         return undefined;
       }
-      case 'FRAME':
-      case 'READONLY_BUFFER':
+      case 0x95: // FRAME
+      case 0x98: // READONLY_BUFFER
         return undefined;
-      case 'STOP':
+      case 0x2e: // STOP
         return this.pop();
-      case 'INT':
-      case 'BININT':
-      case 'BININT1':
-      case 'BININT2':
-      case 'LONG':
-      case 'LONG1':
-      case 'LONG4':
-      case 'FLOAT':
-      case 'BINFLOAT':
-        this.push(scalar(arg as ScalarValue['v']));
+      case 0x49: // INT
+      case 0x4a: // BININT
+      case 0x4b: // BININT1
+      case 0x4d: // BININT2
+      case 0x4c: // LONG
+      case 0x8a: // LONG1
+      case 0x8b: // LONG4
+      case 0x46: // FLOAT
+      case 0x47: // BINFLOAT
+        this.push(arg === undefined ? UNKNOWN : (arg as Scalar));
         return undefined;
-      case 'NONE':
-        this.push(NONE);
+      case 0x4e: // NONE
+        this.push(null);
         return undefined;
-      case 'NEWTRUE':
-      case 'NEWFALSE':
-        this.push(scalar(op.info.name === 'NEWTRUE'));
+      case 0x88: // NEWTRUE
+        this.push(true);
         return undefined;
-      case 'STRING':
-      case 'BINSTRING':
-      case 'SHORT_BINSTRING':
-      case 'UNICODE':
-      case 'SHORT_BINUNICODE':
-      case 'BINUNICODE':
-      case 'BINUNICODE8': {
-        const t = arg as { value?: string };
-        this.push({ k: 'str', v: t.value, bytes: false } satisfies StrValue);
+      case 0x89: // NEWFALSE
+        this.push(false);
         return undefined;
-      }
-      case 'BINBYTES':
-      case 'SHORT_BINBYTES':
-      case 'BINBYTES8':
-      case 'BYTEARRAY8': {
-        const b = arg as { data?: Uint8Array };
-        const v = b.data !== undefined && b.data.length <= 256 ? String.fromCharCode(...b.data) : undefined;
-        this.push({ k: 'str', v, bytes: true } satisfies StrValue);
+      case 0x53: // STRING
+      case 0x54: // BINSTRING
+      case 0x55: // SHORT_BINSTRING
+      case 0x56: // UNICODE
+      case 0x8c: // SHORT_BINUNICODE
+      case 0x58: // BINUNICODE
+      case 0x8d: {
+        // BINUNICODE8
+        const value = (arg as TextArg).value;
+        this.push(value !== undefined && value.length <= MAX_TEXT ? value : LONG_TEXT);
         return undefined;
       }
-      case 'NEXT_BUFFER':
-        this.push({ k: 'opaque', what: 'out-of-band buffer' });
+      case 0x42: // BINBYTES
+      case 0x43: // SHORT_BINBYTES
+      case 0x8e: // BINBYTES8
+      case 0x96: {
+        // BYTEARRAY8
+        const data = (arg as BytesArg).data;
+        if (data === undefined || data.length > MAX_TEXT || !this.track()) this.push(LONG_BYTES);
+        else this.push({ k: 'str', v: String.fromCharCode(...data), bytes: true } satisfies StrValue);
         return undefined;
-      case 'EMPTY_LIST':
-        this.push(newSeq('list', []));
+      }
+      case 0x97: // NEXT_BUFFER
+        this.push(BUFFER);
         return undefined;
-      case 'EMPTY_TUPLE':
-        this.push(newSeq('tuple', []));
+      case 0x5d: // EMPTY_LIST
+        this.push(this.seq('list', []));
         return undefined;
-      case 'EMPTY_SET':
-        this.push(newSeq('set', []));
+      case 0x29: // EMPTY_TUPLE
+        this.push(this.seq('tuple', []));
         return undefined;
-      case 'EMPTY_DICT':
-        this.push({ k: 'dict', keys: [], vals: [], n: 0, depth: 1 } satisfies DictValue);
+      case 0x8f: // EMPTY_SET
+        this.push(this.seq('set', []));
         return undefined;
-      case 'APPEND': {
+      case 0x7d: // EMPTY_DICT
+        this.push(this.track() ? ({ k: 'dict', keys: [], vals: [], n: 0, depth: 1 } satisfies DictValue) : UNTRACKED);
+        return undefined;
+      case 0x61: {
+        // APPEND
         const item = this.pop();
         this.addTo(this.top(), [item]);
         return undefined;
       }
-      case 'APPENDS':
-      case 'ADDITEMS': {
+      case 0x65: // APPENDS
+      case 0x90: {
+        // ADDITEMS
         const items = this.popMark();
         this.addTo(this.top(), items);
         return undefined;
       }
-      case 'LIST':
-      case 'TUPLE':
-      case 'FROZENSET': {
-        const items = this.popMark();
-        const type = op.info.name === 'LIST' ? 'list' : op.info.name === 'TUPLE' ? 'tuple' : 'frozenset';
-        this.pushChecked(newSeq(type, items));
+      case 0x6c: // LIST
+        this.pushChecked(this.seq('list', this.popMark()));
+        return undefined;
+      case 0x74: // TUPLE
+        this.pushChecked(this.seq('tuple', this.popMark()));
+        return undefined;
+      case 0x91: // FROZENSET
+        this.pushChecked(this.seq('frozenset', this.popMark()));
+        return undefined;
+      case 0x85: // TUPLE1
+      case 0x86: // TUPLE2
+      case 0x87: {
+        // TUPLE3
+        const n = op.info.code - 0x84;
+        const items: Value[] = new Array(n);
+        for (let k = n - 1; k >= 0; k--) items[k] = this.pop();
+        this.pushChecked(this.seq('tuple', items));
         return undefined;
       }
-      case 'TUPLE1':
-      case 'TUPLE2':
-      case 'TUPLE3': {
-        const n = op.info.name === 'TUPLE1' ? 1 : op.info.name === 'TUPLE2' ? 2 : 3;
-        const items: Value[] = [];
-        for (let k = 0; k < n; k++) items.unshift(this.pop());
-        this.pushChecked(newSeq('tuple', items));
-        return undefined;
-      }
-      case 'DICT': {
+      case 0x64: {
+        // DICT
         const items = this.popMark();
-        const dict: DictValue = { k: 'dict', keys: [], vals: [], n: 0, depth: 1 };
         if (items.length % 2 === 1) this.anomaly('pickle/malformed', 'odd-dict', 'DICT with an odd number of items');
+        if (!this.track()) {
+          this.push(UNTRACKED);
+          return undefined;
+        }
+        const dict: DictValue = { k: 'dict', keys: [], vals: [], n: 0, depth: 1 };
         for (let k = 0; k + 1 < items.length; k += 2) dictSet(dict, items[k], items[k + 1]);
         this.pushChecked(dict);
         return undefined;
       }
-      case 'SETITEM': {
+      case 0x73: {
+        // SETITEM
         const v = this.pop();
         const key = this.pop();
         this.setItems(this.top(), [key, v]);
         return undefined;
       }
-      case 'SETITEMS': {
+      case 0x75: {
+        // SETITEMS
         const items = this.popMark();
         if (items.length % 2 === 1)
           this.anomaly('pickle/malformed', 'odd-setitems', 'SETITEMS with an odd number of items');
         this.setItems(this.top(), items);
         return undefined;
       }
-      case 'POP':
+      case 0x30: // POP
         if (!this.degraded && this.stack.length === 0 && this.metastack.length > 0) this.popMark();
         else this.pop();
         return undefined;
-      case 'DUP':
+      case 0x32: // DUP
         this.push(this.top());
         return undefined;
-      case 'MARK':
+      case 0x28: // MARK
         if (this.degraded) return undefined;
         this.metastack.push(this.stack);
         this.stack = [];
         if (this.metastack.length > this.maxDepth) this.checkDepth(UNKNOWN);
         if (this.metastack.length > MAX_STACK) this.degrade(`MARK nesting exceeds ${MAX_STACK} levels`);
         return undefined;
-      case 'POP_MARK':
+      case 0x31: // POP_MARK
         this.popMark();
         return undefined;
-      case 'GET':
-      case 'BINGET':
-      case 'LONG_BINGET':
+      case 0x67: // GET
+      case 0x68: // BINGET
+      case 0x6a: // LONG_BINGET
         this.memoGet(arg as number);
         return undefined;
-      case 'PUT':
-      case 'BINPUT':
-      case 'LONG_BINPUT': {
+      case 0x70: // PUT
+      case 0x71: // BINPUT
+      case 0x72: {
+        // LONG_BINPUT
         const index = Number(arg);
         if (!this.memo.has(index)) this.memoSize++;
         this.memoPut(index);
         return undefined;
       }
-      case 'MEMOIZE': {
-        // CPython stores at len(memo): the number of entries, not the highest index + 1.
+      case 0x94: {
+        // MEMOIZE: CPython stores at len(memo), the number of entries, not the highest index + 1.
         const index = this.memoSize;
         if (!this.memo.has(index)) this.memoSize++;
         this.memoPut(index);
         return undefined;
       }
-      case 'EXT1':
-      case 'EXT2':
-      case 'EXT4': {
+      case 0x82: // EXT1
+      case 0x83: // EXT2
+      case 0x84: {
+        // EXT4
         const g: GlobalValue = {
           k: 'global',
           module: 'copyreg',
@@ -510,77 +612,81 @@ class PickleMachine {
         this.push(g);
         return undefined;
       }
-      case 'GLOBAL': {
+      case 0x63: {
+        // GLOBAL
         const { module, name } = arg as GlobalArg;
         this.push(this.importGlobal(module, name));
         return undefined;
       }
-      case 'STACK_GLOBAL': {
-        const name = this.pop();
-        const module = this.pop();
-        if (module.k === 'str' && module.v !== undefined && name.k === 'str' && name.v !== undefined) {
-          this.push(this.importGlobal(module.v, name.v));
+      case 0x93: {
+        // STACK_GLOBAL
+        const name = textOf(this.pop());
+        const module = textOf(this.pop());
+        if (module !== undefined && name !== undefined) {
+          this.push(this.importGlobal(module, name));
         } else {
           const g: GlobalValue = {
             k: 'global',
-            module: module.k === 'str' && module.v !== undefined ? module.v : '?',
-            name: name.k === 'str' && name.v !== undefined ? name.v : '?',
+            module: module ?? '?',
+            name: name ?? '?',
             status: 'unresolved',
             offset: op.offset,
             op: op.info.name,
           };
           // Even half a name can be denied ('os' + computed name).
-          if (g.module !== '?' && isDenied(g.module, g.name === '?' ? 'x' : g.name)) g.status = 'denied';
+          if (module !== undefined && isDenied(module, name ?? 'x')) g.status = 'denied';
           this.recordImport(g);
           this.push(g);
         }
         return undefined;
       }
-      case 'REDUCE': {
+      case 0x52: {
+        // REDUCE
         const args = this.pop();
         const callee = this.pop();
         this.pushChecked(this.invoke(callee, args));
         return undefined;
       }
-      case 'BUILD': {
-        const state = this.pop();
-        this.build(state);
+      case 0x62: // BUILD
+        this.build(this.pop());
         return undefined;
-      }
-      case 'INST': {
+      case 0x69: {
+        // INST
         const { module, name } = arg as GlobalArg;
         const args = newSeq('tuple', this.popMark());
         this.pushChecked(this.invoke(this.importGlobal(module, name), args));
         return undefined;
       }
-      case 'OBJ': {
+      case 0x6f: {
+        // OBJ
         const items = this.popMark();
-        const cls = items[0] ?? UNKNOWN;
+        const cls = items.length > 0 ? items[0] : UNKNOWN;
         if (items.length === 0) this.anomaly('pickle/malformed', 'obj-empty', 'OBJ without a class after MARK');
         this.pushChecked(this.invoke(cls, newSeq('tuple', items.slice(1))));
         return undefined;
       }
-      case 'NEWOBJ': {
+      case 0x81: {
+        // NEWOBJ
         const args = this.pop();
         const cls = this.pop();
         this.pushChecked(this.invoke(cls, args));
         return undefined;
       }
-      case 'NEWOBJ_EX': {
+      case 0x92: {
+        // NEWOBJ_EX
         const kwargs = this.pop();
         const args = this.pop();
         const cls = this.pop();
-        this.pushChecked(
-          this.invoke(cls, kwargs.k === 'dict' && kwargs.n > 0 ? newSeq('tuple', [args, kwargs]) : args),
-        );
+        const kw = asDict(kwargs);
+        this.pushChecked(this.invoke(cls, kw !== undefined && kw.n > 0 ? newSeq('tuple', [args, kwargs]) : args));
         return undefined;
       }
-      case 'PERSID':
-        this.push({ k: 'opaque', what: 'persistent id' });
+      case 0x50: // PERSID
+        this.push(PERSISTENT);
         return undefined;
-      case 'BINPERSID':
+      case 0x51: // BINPERSID
         this.pop();
-        this.push({ k: 'opaque', what: 'persistent id' });
+        this.push(PERSISTENT);
         return undefined;
       default:
         return undefined;
@@ -593,16 +699,17 @@ class PickleMachine {
   }
 
   private addTo(target: Value, items: Value[]): void {
-    if (target.k === 'seq') {
-      for (const item of items) seqAdd(target, item);
-      this.checkDepth(target);
-    }
+    const seq = asSeq(target);
+    if (seq === undefined) return;
+    for (const item of items) seqAdd(seq, item);
+    this.checkDepth(seq);
   }
 
   private setItems(target: Value, items: Value[]): void {
-    if (target.k !== 'dict') return;
-    for (let k = 0; k + 1 < items.length; k += 2) dictSet(target, items[k], items[k + 1]);
-    this.checkDepth(target);
+    const dict = asDict(target);
+    if (dict === undefined) return;
+    for (let k = 0; k + 1 < items.length; k += 2) dictSet(dict, items[k], items[k + 1]);
+    this.checkDepth(dict);
   }
 }
 
@@ -618,7 +725,7 @@ class LayoutError extends Error {
 
 function argsText(args: Value): string {
   const text = preview(args, 100);
-  return args.k === 'seq' && args.type === 'tuple' ? text : `(*${text})`;
+  return asSeq(args)?.type === 'tuple' ? text : `(*${text})`;
 }
 
 function denyReason(module: string, name: string): string {

@@ -7,14 +7,12 @@
 import type { ImportStatus } from './pickle-imports.js';
 
 /** Items kept per container; the rest are only counted. */
-export const KEEP = 64;
+export const KEEP = 16;
 
-export interface ScalarValue {
-  k: 'scalar';
-  v: number | bigint | boolean | null | undefined;
-}
+/** Numbers, booleans and None stay JS primitives (no allocation per value). */
+export type Scalar = number | bigint | boolean | null;
 
-/** str or bytes; `v` is absent when the payload was too long to keep. */
+/** bytes, or a str too long to keep (`v` absent). A kept str is a plain JS string. */
 export interface StrValue {
   k: 'str';
   v?: string;
@@ -66,10 +64,37 @@ export interface OpaqueValue {
   what: string;
 }
 
-export type Value = ScalarValue | StrValue | SeqValue | DictValue | GlobalValue | ObjValue | OpaqueValue;
+export type Node = StrValue | SeqValue | DictValue | GlobalValue | ObjValue | OpaqueValue;
+export type Value = Scalar | string | Node;
+
+/** The object behind a value, or undefined for scalars and plain strings. */
+export function node(v: Value | undefined): Node | undefined {
+  return typeof v === 'object' && v !== null ? v : undefined;
+}
+
+export function asSeq(v: Value | undefined): SeqValue | undefined {
+  const n = node(v);
+  return n?.k === 'seq' ? n : undefined;
+}
+
+export function asGlobal(v: Value | undefined): GlobalValue | undefined {
+  const n = node(v);
+  return n?.k === 'global' ? n : undefined;
+}
+
+export function asObj(v: Value | undefined): ObjValue | undefined {
+  const n = node(v);
+  return n?.k === 'obj' ? n : undefined;
+}
+
+export function asDict(v: Value | undefined): DictValue | undefined {
+  const n = node(v);
+  return n?.k === 'dict' ? n : undefined;
+}
 
 export function depthOf(v: Value): number {
-  return v.k === 'seq' || v.k === 'dict' || v.k === 'obj' ? v.depth : 0;
+  const n = node(v);
+  return n !== undefined && (n.k === 'seq' || n.k === 'dict' || n.k === 'obj') ? n.depth : 0;
 }
 
 export function newSeq(type: SeqValue['type'], items: Value[]): SeqValue {
@@ -105,24 +130,27 @@ export function fullName(g: GlobalValue): string {
 
 /** The string a str/bytes value holds, when known. */
 export function textOf(v: Value | undefined): string | undefined {
-  return v?.k === 'str' ? v.v : undefined;
+  if (typeof v === 'string') return v;
+  const n = node(v);
+  return n?.k === 'str' ? n.v : undefined;
 }
 
 /** A dict's value for a str key, when kept. */
 export function dictGet(dict: Value | undefined, key: string): Value | undefined {
-  if (dict?.k !== 'dict') return undefined;
-  const i = dict.keys.findIndex((k) => textOf(k) === key);
-  return i >= 0 ? dict.vals[i] : undefined;
+  const d = asDict(dict);
+  if (d === undefined) return undefined;
+  const i = d.keys.findIndex((k) => textOf(k) === key);
+  return i >= 0 ? d.vals[i] : undefined;
 }
 
 /** The class an object was built from: NEWOBJ/REDUCE of the class, or copyreg._reconstructor(cls, …). */
 export function classOf(v: Value | undefined): GlobalValue | undefined {
-  if (v?.k !== 'obj' || v.callee.k !== 'global') return undefined;
-  const callee = v.callee;
+  const obj = asObj(v);
+  const callee = asGlobal(obj?.callee);
+  if (obj === undefined || callee === undefined) return undefined;
   const name = fullName(callee);
   if (name === 'copyreg._reconstructor' || name === 'copy_reg._reconstructor' || name === 'copyreg.__newobj__') {
-    const first = v.args.k === 'seq' ? v.args.items[0] : undefined;
-    return first?.k === 'global' ? first : undefined;
+    return asGlobal(asSeq(obj.args)?.items[0]);
   }
   return callee;
 }
@@ -134,17 +162,11 @@ export function preview(v: Value, budget = 80): string {
 }
 
 function render(v: Value, depth: number): string {
+  if (v === null) return 'None';
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 60));
   switch (v.k) {
-    case 'scalar':
-      return v.v === null
-        ? 'None'
-        : v.v === undefined
-          ? '?'
-          : typeof v.v === 'boolean'
-            ? v.v
-              ? 'True'
-              : 'False'
-            : String(v.v);
     case 'str':
       return v.v === undefined
         ? v.bytes
@@ -171,8 +193,9 @@ function render(v: Value, depth: number): string {
 }
 
 function renderArgs(args: Value, depth: number): string {
-  if (args.k === 'seq' && args.type === 'tuple') {
-    return `(${args.items.map((x) => render(x, depth)).join(', ')}${args.n > args.items.length ? ', …' : ''})`;
+  const seq = asSeq(args);
+  if (seq?.type === 'tuple') {
+    return `(${seq.items.map((x) => render(x, depth)).join(', ')}${seq.n > seq.items.length ? ', …' : ''})`;
   }
   return `(*${render(args, depth)})`;
 }

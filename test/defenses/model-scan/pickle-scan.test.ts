@@ -264,6 +264,17 @@ describe('pickle scanner: structure', () => {
     assert.equal(findings[0].offset, 3);
   });
 
+  it('stops tracking objects past its budget but still checks every import', () => {
+    // 1.2 million nested one-element tuples: unpickling would build them all.
+    const chain = new Uint8Array(1_200_000).fill(0x85); // TUPLE1
+    const tail = pickle().pop().global('os', 'system').shortBinUnicode('id').tuple1().reduce().stop().bytes();
+    const bytes = new Uint8Array([0x80, 2, 0x29, ...chain, ...tail]);
+    const { findings } = scan(bytes);
+    assert.match(only(findings, 'pickle/resource-limit').message, /more than 1048576 objects/);
+    assert.equal(only(findings, 'pickle/deep-nesting').severity, 'medium');
+    assert.equal(only(findings, 'pickle/dangerous-global').severity, 'critical');
+  });
+
   it('does not read large byte payloads as opcodes', () => {
     const payload = new TextEncoder().encode('cos\nsystem\n(S"id"\ntR.'.repeat(10_000));
     const { findings, opcodes } = scan(pickle().proto(4).binBytes8(payload).stop().bytes());
