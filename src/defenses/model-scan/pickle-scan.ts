@@ -31,7 +31,6 @@ import {
   fullName,
   type GlobalValue,
   newSeq,
-  type ObjValue,
   type OpaqueValue,
   preview,
   type Scalar,
