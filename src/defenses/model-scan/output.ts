@@ -6,7 +6,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type FileScan, type Finding, isBlocking, SEVERITIES, type Severity } from './finding.js';
-import { RULES } from './rules.js';
+import { ALL_RULES } from './rules.js';
 
 export interface ScanSummary {
   files: number;
@@ -127,12 +127,12 @@ function artifactUri(path: string): string {
 export function scanSarif(scans: readonly FileScan[], toolVersion: string): Record<string, unknown> {
   // Every catalogued rule, plus any another scanner reported (its level: the most severe seen).
   const ruleSeverities = new Map<string, { severity: Severity; description: string }>();
-  for (const [id, info] of Object.entries(RULES)) ruleSeverities.set(id, info);
+  for (const [id, info] of Object.entries(ALL_RULES)) ruleSeverities.set(id, info);
   for (const scan of scans) {
     for (const f of scan.findings) {
       const known = ruleSeverities.get(f.rule);
       if (known === undefined) ruleSeverities.set(f.rule, { severity: f.severity, description: f.rule });
-      else if (!(f.rule in RULES) && RANK[f.severity] < RANK[known.severity]) known.severity = f.severity;
+      else if (!(f.rule in ALL_RULES) && RANK[f.severity] < RANK[known.severity]) known.severity = f.severity;
     }
   }
   const ids = [...ruleSeverities.keys()].sort();

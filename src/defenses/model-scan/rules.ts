@@ -1,9 +1,11 @@
 /**
  * The scanner's rules: a stable id, the default severity and one line on what it means.
- * SARIF output lists them as the tool's rules; docs/model-scan.md has the same table.
- * Rules of scanners that are not listed here still work (their severity comes from findings).
+ * SARIF output lists them (with the other scanners' FORMAT_RULES) as the tool's rules;
+ * docs/model-scan.md has the same table. A rule listed nowhere still works: its SARIF default
+ * level comes from the most severe finding seen.
  */
 import type { Severity } from './finding.js';
+import { FORMAT_RULES } from './format-rules.js';
 
 export interface RuleInfo {
   severity: Severity;
@@ -128,6 +130,9 @@ export const RULES: Record<string, RuleInfo> = {
   'scan/unknown-format': { severity: 'info', description: 'A file the scanner does not recognise.' },
 };
 
+/** Every scanner's rules: these and the Keras/HDF5/ONNX/safetensors ones (format-rules.ts). */
+export const ALL_RULES: Record<string, RuleInfo> = { ...FORMAT_RULES, ...RULES };
+
 export function ruleSeverity(rule: string): Severity {
-  return RULES[rule]?.severity ?? 'medium';
+  return ALL_RULES[rule]?.severity ?? 'medium';
 }

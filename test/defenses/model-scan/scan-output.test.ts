@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FileScan } from '../../../src/defenses/model-scan/finding.js';
 import { formatText, sarifLevel, scanJson, scanSarif, summarize } from '../../../src/defenses/model-scan/output.js';
-import { RULES } from '../../../src/defenses/model-scan/rules.js';
+import { ALL_RULES } from '../../../src/defenses/model-scan/rules.js';
 
 const scans: FileScan[] = [
   {
@@ -85,8 +85,9 @@ describe('scan output', () => {
     assert.equal(rule('pickle/unknown-global').defaultConfiguration.level, 'error');
     assert.equal(rule('pickle/truncated').defaultConfiguration.level, 'warning');
     assert.equal(rule('pickle/trailing-data').defaultConfiguration.level, 'note');
-    assert.equal(rule('keras/custom-object').defaultConfiguration.level, 'error'); // another scanner's rule, from its finding
-    for (const id of Object.keys(RULES)) assert.ok(rule(id), id);
+    assert.equal(rule('keras/custom-object').defaultConfiguration.level, 'error'); // the Keras scanner's catalogue
+    assert.equal(rule('safetensors/gap').defaultConfiguration.level, 'warning');
+    for (const id of Object.keys(ALL_RULES)) assert.ok(rule(id), id);
     assert.equal(run.results.length, 3);
     const [first, second, third] = run.results;
     assert.equal(first.ruleId, 'pickle/dangerous-global');
@@ -99,6 +100,25 @@ describe('scan output', () => {
     assert.equal(second.level, 'warning');
     assert.equal(third.locations[0].physicalLocation.artifactLocation.uri, 'file:///abs/dir/model.keras');
     assert.equal(third.locations[0].physicalLocation.region, undefined);
+  });
+
+  it('SARIF: a rule no catalogue lists takes its level from the most severe finding', () => {
+    const log = scanSarif(
+      [
+        {
+          path: 'x.bin',
+          format: 'unknown',
+          bytes: 1,
+          findings: [
+            { severity: 'low', rule: 'custom/thing', message: 'a', location: 'file' },
+            { severity: 'medium', rule: 'custom/thing', message: 'b', location: 'file' },
+          ],
+        },
+      ],
+      '1',
+    ) as { runs: { tool: { driver: { rules: { id: string; defaultConfiguration: { level: string } }[] } } }[] };
+    const rule = log.runs[0].tool.driver.rules.find((r) => r.id === 'custom/thing');
+    assert.equal(rule?.defaultConfiguration.level, 'warning');
   });
 
   it('maps severities to SARIF levels', () => {
