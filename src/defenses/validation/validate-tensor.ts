@@ -90,15 +90,13 @@ export function validateTensorJson(
 ): ValidTensorInput | undefined {
   const rank = schema.shape.length;
   const dims = resolveDims(schema, value);
-  const complete = dims.every((d) => d !== undefined);
-  const size = complete ? (dims as number[]).reduce((a, b) => a * b, 1) : 0;
-  const data = complete ? allocate(schema.dtype, size) : undefined;
-  const strides = dims.map((_, d) => dims.slice(d + 1).reduce((a: number, b) => a * (b ?? 0), 1));
   const rule = leafRule(schema);
   const indices = new Int32Array(rank);
   const { lo, hi, integer } = rule;
 
-  const walk = (node: unknown, depth: number, offset: number): void => {
+  // Pass 1 checks only. Sizes taken from the first items prove nothing until every item has
+  // matched them, so nothing is allocated before then (a crafted body could claim a huge shape).
+  const walk = (node: unknown, depth: number): void => {
     const fixed = schema.shape[depth] ?? null;
     const want = dims[depth];
     if (!Array.isArray(node)) {
@@ -125,10 +123,7 @@ export function validateTensorJson(
     if (depth === rank - 1) {
       for (let i = 0; i < n; i++) {
         const v = node[i];
-        if (typeof v === 'number' && v >= lo && v <= hi && (!integer || Number.isInteger(v))) {
-          if (data) data[offset + i] = v;
-          continue;
-        }
+        if (typeof v === 'number' && v >= lo && v <= hi && (!integer || Number.isInteger(v))) continue;
         indices[depth] = i;
         issues.add(
           () => indexPath(root, indices, depth + 1),
@@ -137,16 +132,33 @@ export function validateTensorJson(
       }
       return;
     }
-    const stride = strides[depth] ?? 0;
     for (let i = 0; i < n; i++) {
       indices[depth] = i;
-      walk(node[i], depth + 1, offset + i * stride);
+      walk(node[i], depth + 1);
     }
   };
 
-  walk(value, 0, 0);
-  if (!issues.ok || !data) return undefined;
-  return { ok: true, kind: 'tensor', shape: dims as number[], dtype: schema.dtype, data };
+  walk(value, 0);
+  if (!issues.ok) return undefined;
+  // Pass 2: the value is a full rectangular array of valid numbers; copy it row-major.
+  const shape = dims as number[];
+  const data = allocate(
+    schema.dtype,
+    shape.reduce((a, b) => a * b, 1),
+  );
+  flatten(value as unknown[], 0, rank, data, 0);
+  return { ok: true, kind: 'tensor', shape, dtype: schema.dtype, data };
+}
+
+/** Copies validated nested arrays into `data` from `pos`; returns the next position. */
+function flatten(node: unknown[], depth: number, rank: number, data: TensorData, pos: number): number {
+  let at = pos;
+  if (depth === rank - 1) {
+    for (let i = 0; i < node.length; i++) data[at++] = node[i] as number;
+    return at;
+  }
+  for (let i = 0; i < node.length; i++) at = flatten(node[i] as unknown[], depth + 1, rank, data, at);
+  return at;
 }
 
 /** Row-major flat index → [i][j][k] path. */

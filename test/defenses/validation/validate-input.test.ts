@@ -118,6 +118,17 @@ describe('validateInput: tensors as JSON', () => {
     ]);
   });
 
+  it('allocates nothing for a body whose first items claim a huge shape', () => {
+    // The first items say 100 000 × 1000 × 1000 values (400 GB as float32); the body holds ~100 000.
+    const free: TensorInputSchema = { kind: 'tensor', shape: [null, null, null], dtype: 'float32', finite: true };
+    const first = [new Array(1000).fill(0), ...new Array(999).fill(0)];
+    const body = [first, ...new Array(99_999).fill(0)];
+    const result = validateInput(free, body, { maxIssues: 2 });
+    assert.ok(!result.ok);
+    assert.deepEqual(result.issues[0], { path: 'inputs[0][1]', message: 'expected an array, got 0' });
+    assert.equal(result.issues.length + result.omitted, 999 + 99_999);
+  });
+
   it('checks integer dtypes: int32 range, uint8 0–255, no fractions', () => {
     const bytes: TensorInputSchema = { kind: 'tensor', shape: [null, 3], dtype: 'uint8', finite: true };
     const ok = validateInput(bytes, [[0, 128, 255]]);
