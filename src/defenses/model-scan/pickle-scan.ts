@@ -49,8 +49,8 @@ import { ruleSeverity } from './rules.js';
  * are not. Strings longer than MAX_TEXT characters are not kept (names are short).
  */
 const MAX_STACK = 1 << 20;
-const MAX_MEMO = 1 << 21;
-const MAX_NODES = 1 << 20;
+const MAX_MEMO = 1 << 20;
+const MAX_NODES = 1 << 19;
 const MAX_TEXT = 128;
 /** Distinct findings kept per rule in one pickle stream (repeats are counted). */
 const MAX_PER_RULE = 50;

@@ -270,7 +270,7 @@ describe('pickle scanner: structure', () => {
     const tail = pickle().pop().global('os', 'system').shortBinUnicode('id').tuple1().reduce().stop().bytes();
     const bytes = new Uint8Array([0x80, 2, 0x29, ...chain, ...tail]);
     const { findings } = scan(bytes);
-    assert.match(only(findings, 'pickle/resource-limit').message, /more than 1048576 objects/);
+    assert.match(only(findings, 'pickle/resource-limit').message, /more than 524288 objects/);
     assert.equal(only(findings, 'pickle/deep-nesting').severity, 'medium');
     assert.equal(only(findings, 'pickle/dangerous-global').severity, 'critical');
   });
