@@ -1,0 +1,169 @@
+// Chen et al. 2018, "Detecting Backdoor Attacks on Deep Neural Networks by Activation Clustering", arXiv:1811.03728.
+/**
+ * Per class: reduce the last hidden layer's activations to 10 dimensions with ICA (as the paper
+ * does; FastICA, seeded), split them with 2-means (seeded k-means++), and judge the smaller
+ * cluster poisoned by the paper's criteria: its relative size is below a threshold (default
+ * 0.35: poison is a minority of its class) and/or the 2-cluster split fits well (mean
+ * silhouette above a threshold: a clean class has no natural 2-way split, a poisoned one has).
+ * Flagged = the smaller cluster of every class judged poisoned.
+ * Scores: rows of a class's smaller cluster get max(0, silhouette) × (1 − relative size), others
+ * 0 — a class-level suspicion, so a defender can rank classes and rows on one scale.
+ */
+import { AegisInputError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
+import { checkDetectionInput, flaggedRows } from './detection-input.js';
+import { fastIca, principalComponents } from './fast-ica.js';
+import { kMeans, meanSilhouette } from './kmeans.js';
+import { rowsByClass } from './linalg.js';
+import type { PoisonDetectionInput, PoisonDetectionResult, PoisonDetector } from './poison-detector.js';
+
+export const ACTIVATION_CLUSTERING_CITATION =
+  'Chen et al. 2018, Detecting Backdoor Attacks on Deep Neural Networks by Activation Clustering (arXiv:1811.03728)';
+
+export const CLUSTER_CRITERIA = ['size', 'silhouette', 'both', 'either'] as const;
+export type ClusterCriterion = (typeof CLUSTER_CRITERIA)[number];
+
+export interface ActivationClusteringOptions {
+  /** Dimensions after reduction. Default 10 (the paper's). */
+  components?: number;
+  /** 'ica' (the paper's, default) or 'pca' (whitened principal components). */
+  reduction?: 'ica' | 'pca';
+  /** Smaller cluster / class size below this → poisoned by the size criterion. Default 0.35. */
+  sizeThreshold?: number;
+  /** Mean silhouette above this → poisoned by the silhouette criterion. Default 0.15. */
+  silhouetteThreshold?: number;
+  /** How the two criteria combine. Default 'both'. */
+  criterion?: ClusterCriterion;
+}
+
+/** What the clustering found in one class. */
+export interface ClassClustering {
+  label: number;
+  rows: number;
+  /** Rows of the smaller cluster / rows of the class. */
+  relativeSize: number;
+  silhouette: number;
+  poisoned: boolean;
+  /** Indices (into the whole set) of the smaller cluster. */
+  smallerCluster: Int32Array;
+}
+
+interface Resolved {
+  components: number;
+  reduction: 'ica' | 'pca';
+  sizeThreshold: number;
+  silhouetteThreshold: number;
+  criterion: ClusterCriterion;
+}
+
+function resolve(o: ActivationClusteringOptions): Resolved {
+  const r: Resolved = {
+    components: o.components ?? 10,
+    reduction: o.reduction ?? 'ica',
+    sizeThreshold: o.sizeThreshold ?? 0.35,
+    silhouetteThreshold: o.silhouetteThreshold ?? 0.15,
+    criterion: o.criterion ?? 'both',
+  };
+  const who = 'activation clustering';
+  if (!Number.isInteger(r.components) || r.components < 1) {
+    throw new AegisInputError(`${who}: components must be a positive integer, got ${r.components}`);
+  }
+  if (r.reduction !== 'ica' && r.reduction !== 'pca') {
+    throw new AegisInputError(`${who}: reduction must be 'ica' or 'pca', got '${r.reduction}'`);
+  }
+  if (!(r.sizeThreshold > 0 && r.sizeThreshold <= 0.5)) {
+    throw new AegisInputError(`${who}: size threshold must be in (0, 0.5], got ${r.sizeThreshold}`);
+  }
+  if (!(r.silhouetteThreshold >= -1 && r.silhouetteThreshold <= 1)) {
+    throw new AegisInputError(`${who}: silhouette threshold must be in [-1, 1], got ${r.silhouetteThreshold}`);
+  }
+  if (!(CLUSTER_CRITERIA as readonly string[]).includes(r.criterion)) {
+    throw new AegisInputError(`${who}: criterion must be one of ${CLUSTER_CRITERIA.join(', ')}, got '${r.criterion}'`);
+  }
+  return r;
+}
+
+function judge(relativeSize: number, silhouette: number, o: Resolved): boolean {
+  const small = relativeSize < o.sizeThreshold;
+  const separated = silhouette > o.silhouetteThreshold;
+  if (o.criterion === 'size') return small;
+  if (o.criterion === 'silhouette') return separated;
+  if (o.criterion === 'both') return small && separated;
+  return small || separated;
+}
+
+/** Reduce, 2-means and judge every class (classes with fewer than 4 rows are left alone). */
+export function clusterClasses(
+  input: PoisonDetectionInput,
+  options: ActivationClusteringOptions = {},
+): ClassClustering[] {
+  checkDetectionInput(input, 'activation clustering');
+  const o = resolve(options);
+  const rng = new Rng(input.seed);
+  const out: ClassClustering[] = [];
+  rowsByClass(input.labels, input.numClasses).forEach((rows, label) => {
+    const m = rows.length;
+    const empty = {
+      label,
+      rows: m,
+      relativeSize: 0,
+      silhouette: 0,
+      poisoned: false,
+      smallerCluster: new Int32Array(0),
+    };
+    if (m < 4) {
+      out.push(empty);
+      return;
+    }
+    const reduced =
+      o.reduction === 'ica'
+        ? (() => {
+            const ica = fastIca(input.features, input.dim, rows, { components: o.components }, rng);
+            return { points: ica.sources, dim: ica.components };
+          })()
+        : (() => {
+            const w = principalComponents(input.features, input.dim, rows, o.components, rng, false);
+            return { points: w.white, dim: w.kept };
+          })();
+    if (reduced.dim === 0) {
+      out.push(empty); // every row identical: nothing to split
+      return;
+    }
+    const km = kMeans(reduced.points, m, reduced.dim, 2, rng, 10);
+    const smaller = (km.sizes[0] as number) <= (km.sizes[1] as number) ? 0 : 1;
+    const relativeSize = (km.sizes[smaller] as number) / m;
+    const silhouette = meanSilhouette(reduced.points, m, reduced.dim, km.assignment, 2, rng);
+    const smallerCluster = rows.filter((_, r) => km.assignment[r] === smaller);
+    out.push({
+      label,
+      rows: m,
+      relativeSize,
+      silhouette,
+      poisoned: judge(relativeSize, silhouette, o),
+      smallerCluster,
+    });
+  });
+  return out;
+}
+
+export function activationClustering(options: ActivationClusteringOptions = {}): PoisonDetector {
+  resolve(options); // bad options fail when the detector is made, not on first use
+  return {
+    name: 'activation-clustering',
+    citation: ACTIVATION_CLUSTERING_CITATION,
+    detect(input: PoisonDetectionInput): PoisonDetectionResult {
+      const classes = clusterClasses(input, options);
+      const n = input.labels.length;
+      const scores = new Float32Array(n);
+      const flag = new Uint8Array(n);
+      for (const c of classes) {
+        const suspicion = Math.max(0, c.silhouette) * (1 - c.relativeSize);
+        for (const row of c.smallerCluster) {
+          scores[row] = suspicion;
+          if (c.poisoned) flag[row] = 1;
+        }
+      }
+      return { method: 'activation-clustering', scores, flagged: flaggedRows(flag) };
+    },
+  };
+}
