@@ -204,20 +204,29 @@ function concat(parts: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-/** Reads a ByteSource forward from `start` in blocks; skipping moves the position without reading. */
-export function sourcePull(source: ByteSource, start = 0, blockSize = 1 << 20): ChunkPull {
+/**
+ * Reads a ByteSource forward from `start`; skipping moves the position without reading. Blocks
+ * start at 64 KiB and double up to 1 MiB while reading runs on, back to 64 KiB after a skip
+ * (a pickle of big payloads reads a few bytes between skips).
+ */
+export function sourcePull(source: ByteSource, start = 0): ChunkPull {
+  const MIN = 64 * 1024;
+  const MAX = 1024 * 1024;
   let at = start;
+  let block = MIN;
   return {
     next() {
       if (at >= source.size) return null;
-      const chunk = source.read(at, Math.min(blockSize, source.size - at));
+      const chunk = source.read(at, Math.min(block, source.size - at));
       if (chunk.length === 0) return null;
       at += chunk.length;
+      block = Math.min(MAX, block * 2);
       return chunk;
     },
     skip(n) {
       const k = Math.max(0, Math.min(n, source.size - at));
       at += k;
+      block = MIN;
       return k;
     },
   };
