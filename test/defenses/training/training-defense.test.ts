@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { AegisInputError } from '../../../src/core/errors.js';
-import { initRuntime } from '../../../src/core/runtime.js';
+import { initRuntime, tf } from '../../../src/core/runtime.js';
 import { cloneNetwork } from '../../../src/defenses/training/clone-network.js';
 import { fbfDefense, fgsmRsDefense } from '../../../src/defenses/training/fbf.js';
 import { pgdAtDefense } from '../../../src/defenses/training/pgd-at.js';
@@ -61,6 +61,21 @@ describe('adversarial-training defenses', () => {
     // Strings from the CLI are numbers too.
     await assert.rejects(pgdAtDefense.apply(model, { ...ctx, params: { steps: '0' } }), /at least 1/);
     model.dispose();
+  });
+
+  it('training leaves no tensors behind but the new model', async () => {
+    const base = mlp(2);
+    const small = { ...train, x: train.x.slice(0, 200 * 784), y: train.y.slice(0, 200), shape: [200, 28, 28, 1] };
+    const start = tf.memory().numTensors;
+    const model = (await tradesDefense.apply(base, {
+      train: small,
+      seed: 1,
+      params: { epochs: 2, batchSize: 50, steps: 2 },
+    })) as TfjsModel;
+    assert.equal(tf.memory().numTensors - start, model.network.getWeights().length);
+    model.dispose();
+    assert.equal(tf.memory().numTensors, start);
+    base.dispose();
   });
 
   it('cloneNetwork: same architecture, fresh seeded weights (or a copy), reproducible', async () => {
