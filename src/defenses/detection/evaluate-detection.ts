@@ -15,11 +15,13 @@ import type { LabeledBatch } from '../../attacks/evasion/evasion-attack.js';
 import { secondsSince } from '../../attacks/evasion/white-box.js';
 import { aucOf, rocCurve } from '../../attacks/membership/roc.js';
 import { AegisInputError } from '../../core/errors.js';
+import type { tf } from '../../core/runtime.js';
 import type { Norm } from '../../core/threat-model.js';
 import { type Model, requireGradients } from '../../models/model.js';
 import { type DetectingModel, isDetectingModel } from '../defense.js';
 import { craftAdaptive } from './adaptive-attack.js';
 import { attackNorm, craftAdversarial, type DetectionAttack, parseDetectionAttack } from './adversarial-examples.js';
+import { flaggedRate } from './calibration.js';
 import { checkInputShape } from './detecting-model.js';
 
 /** One attack at one budget to measure the detector against. */
@@ -105,6 +107,40 @@ export function detectionMetrics(args: {
   };
 }
 
+/** The clean side of an evaluation: the model's labels and the detector's scores on the clean inputs. */
+export interface CleanReference {
+  predictions: Int32Array;
+  scores: Float32Array;
+}
+
+export async function cleanReference(model: DetectingModel, x: tf.Tensor, batchSize = 100): Promise<CleanReference> {
+  const predictions = await predictLabelsBatched(model, x, batchSize);
+  return { predictions, scores: (await model.detector.detect(x)).scores };
+}
+
+/**
+ * Detection figures for adversarial versions `xAdv` of the clean inputs behind `clean` (labels
+ * `labels`), however they were crafted — e.g. once per attack and then scored by several detectors.
+ */
+export async function measureAdversarial(
+  model: DetectingModel,
+  labels: Int32Array,
+  xAdv: tf.Tensor,
+  clean: CleanReference,
+  batchSize = 100,
+): Promise<Omit<DetectionRow, 'attack' | 'eps' | 'norm' | 'seconds'>> {
+  const adversarialPredictions = await predictLabelsBatched(model, xAdv, batchSize);
+  const adversarial = await model.detector.detect(xAdv);
+  return detectionMetrics({
+    labels,
+    cleanPredictions: clean.predictions,
+    adversarialPredictions,
+    cleanScores: clean.scores,
+    adversarialScores: adversarial.scores,
+    threshold: model.detector.threshold,
+  });
+}
+
 export interface EvaluateDetectionOptions {
   seed: number;
   batchSize?: number;
@@ -142,8 +178,7 @@ export async function evaluateDetection(
   if (runs.length === 0) throw new AegisInputError('evaluateDetection: give at least one attack to measure against');
   const batchSize = options.batchSize ?? 100;
   const { detector } = detecting;
-  const cleanPredictions = await predictLabelsBatched(model, data.x, batchSize);
-  const clean = await detector.detect(data.x);
+  const clean = await cleanReference(detecting, data.x, batchSize);
   const rows: DetectionRow[] = [];
   for (const [index, run] of runs.entries()) {
     const t0 = performance.now();
@@ -160,16 +195,7 @@ export async function evaluateDetection(
       xAdv = await craftAdversarial(white, data.x, data.y, attack, { ...common, norm });
     }
     try {
-      const adversarialPredictions = await predictLabelsBatched(model, xAdv, batchSize);
-      const adversarial = await detector.detect(xAdv);
-      const metrics = detectionMetrics({
-        labels: data.y,
-        cleanPredictions,
-        adversarialPredictions,
-        cleanScores: clean.scores,
-        adversarialScores: adversarial.scores,
-        threshold: detector.threshold,
-      });
+      const metrics = await measureAdversarial(detecting, data.y, xAdv, clean, batchSize);
       const row: DetectionRow = { attack: run.attack, eps: run.eps, norm, ...metrics, seconds: secondsSince(t0) };
       rows.push(row);
       options.onRow?.(row);
@@ -177,13 +203,11 @@ export async function evaluateDetection(
       xAdv.dispose();
     }
   }
-  let cleanFlagged = 0;
-  for (const f of clean.flagged) cleanFlagged += f;
   return {
     threshold: detector.threshold,
     targetFalsePositiveRate: detector.targetFalsePositiveRate,
     cleanExamples: n,
-    falsePositiveRate: cleanFlagged / n,
+    falsePositiveRate: flaggedRate(clean.scores, detector.threshold),
     rows,
   };
 }
