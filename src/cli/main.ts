@@ -11,6 +11,7 @@ import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerKeygenCommand } from './keygen.js';
 import { registerLineageCommand } from './lineage.js';
+import { registerPoisonCommand } from './poison.js';
 import { registerScanCommand } from './scan.js';
 import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerVerifyCommand(program);
   registerScanCommand(program);
   registerLineageCommand(program);
+  registerPoisonCommand(program);
   return program;
 }
 
