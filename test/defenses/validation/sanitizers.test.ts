@@ -11,7 +11,6 @@ import { LUMINANCE_TABLE, scaleQuantTable } from '../../../src/defenses/validati
 import {
   medianSmooth,
   medianSmoothingDefense,
-  selectRank,
   withMedianSmoothing,
 } from '../../../src/defenses/validation/median-smoothing.js';
 import { SanitizedModel } from '../../../src/defenses/validation/sanitized-model.js';
@@ -103,23 +102,40 @@ describe('median smoothing', () => {
     tf.dispose([twoChannels, other]);
   });
 
-  it('the sorting networks select the right rank (9, 4 and 25 values, with ties)', () => {
+  it('matches a brute-force reference for windows 1–5, several channels, tiny images and ties', () => {
     const rng = new Rng(5);
-    for (const k of [9, 4, 25]) {
-      const n = 200;
-      const columns = Array.from({ length: k }, () => Float32Array.from({ length: n }, () => rng.int(6)));
-      const rank = Math.floor(k / 2);
-      const got = tf.tidy(() =>
-        selectRank(
-          columns.map((c) => tf.tensor1d(c)),
-          rank,
-        ),
-      );
-      const expected = Array.from(
-        { length: n },
-        (_, i) => columns.map((c) => c[i] as number).sort((a, b) => a - b)[rank],
-      );
-      assert.deepEqual(values(got), expected, `k=${k}`);
+    // scipy 'reflect' (period 2n), written independently of the kernel.
+    const reflect = (i: number, n: number) => {
+      let r = i;
+      while (r < 0 || r >= n) r = r < 0 ? -r - 1 : 2 * n - r - 1;
+      return r;
+    };
+    for (const [n, h, w, c] of [
+      [2, 5, 7, 2],
+      [1, 2, 3, 3],
+      [3, 1, 4, 1],
+    ] as const) {
+      const data = Float32Array.from({ length: n * h * w * c }, () => rng.int(5));
+      const x = tf.tensor4d(data, [n, h, w, c]);
+      for (let size = 1; size <= 5; size++) {
+        const before = Math.floor(size / 2);
+        const expected: number[] = [];
+        for (let b = 0; b < n; b++)
+          for (let i = 0; i < h; i++)
+            for (let j = 0; j < w; j++)
+              for (let ch = 0; ch < c; ch++) {
+                const window: number[] = [];
+                for (let dy = 0; dy < size; dy++)
+                  for (let dx = 0; dx < size; dx++) {
+                    const r = reflect(i + dy - before, h);
+                    const q = reflect(j + dx - before, w);
+                    window.push(data[((b * h + r) * w + q) * c + ch] as number);
+                  }
+                expected.push(window.sort((a, z) => a - z)[Math.floor((size * size) / 2)] as number);
+              }
+        assert.deepEqual(values(medianSmooth(x, size)), expected, `[${n}, ${h}, ${w}, ${c}] size ${size}`);
+      }
+      x.dispose();
     }
   });
 
@@ -146,9 +162,10 @@ describe('median smoothing', () => {
 
   it('needs NHWC images and a window of 1–5', () => {
     const flat = tf.zeros([2, 10]);
+    const image = tf.zeros([1, 4, 4, 1]);
     assert.throws(() => medianSmooth(flat, 2), /needs NHWC images/);
-    assert.throws(() => medianSmooth(tf.zeros([1, 4, 4, 1]), 6), /window size must be an integer in \[1, 5\], got 6/);
-    flat.dispose();
+    assert.throws(() => medianSmooth(image, 6), /window size must be an integer in \[1, 5\], got 6/);
+    tf.dispose([flat, image]);
   });
 });
 
