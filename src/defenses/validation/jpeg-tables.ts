@@ -51,25 +51,6 @@ export function dctMatrix(): Float64Array {
   return a;
 }
 
-/**
- * The 2-D DCT of an 8×8 block as one 64×64 matrix K = A ⊗ A: for a block flattened row-major
- * (index y·8 + x), its coefficients (index u·8 + v) are K · block, and K is orthogonal, so the
- * inverse is Kᵀ. Returned row-major [64, 64].
- */
-export function dct2dMatrix(): Float32Array {
-  const a = dctMatrix();
-  const k = new Float32Array(64 * 64);
-  for (let u = 0; u < 8; u++) {
-    for (let v = 0; v < 8; v++) {
-      for (let y = 0; y < 8; y++) {
-        for (let x = 0; x < 8; x++)
-          k[(u * 8 + v) * 64 + y * 8 + x] = (a[u * 8 + y] as number) * (a[v * 8 + x] as number);
-      }
-    }
-  }
-  return k;
-}
-
 /** JFIF RGB → YCbCr (0–255 scale, Cb and Cr centred on 128), rows Y, Cb, Cr over columns R, G, B. */
 // biome-ignore format: 3×3 matrix
 export const RGB_TO_YCBCR: readonly number[] = [

@@ -249,7 +249,7 @@ describe('JPEG-style quantisation', () => {
       const q100 = tf.tidy(() => tf.max(tf.abs(tf.sub(jpegQuantize(x, 100), x))).dataSync()[0] as number);
       const q10 = tf.tidy(() => tf.mean(tf.abs(tf.sub(jpegQuantize(x, 10), x))).dataSync()[0] as number);
       // Quality 100 (all steps 1) still rounds samples, DCT coefficients and, for RGB, the YCbCr
-      // planes to integers: measured max errors ≈ 1.5/255 (gray) and 3.4–3.6/255 (RGB); mean ≈ 0.16–0.22 at quality 10.
+      // planes to integers: measured max errors ≈ 1.5/255 (gray) and 3.3–3.7/255 (RGB); mean ≈ 0.16–0.22 at quality 10.
       assert.ok(
         q100 <= (channels === 1 ? 2.5 : 4) / 255,
         `${channels} channels: quality 100 max error ${q100 * 255}/255`,
