@@ -12,6 +12,7 @@ import type { FileScan } from '../defenses/model-scan/finding.js';
 import { formatJson, formatSarif, formatText, summarize, summaryLine } from '../defenses/model-scan/output.js';
 import { scanPath } from '../defenses/model-scan/scan-path.js';
 import { cliOutput, requestExitCode } from './io.js';
+import { parsePositiveNumber } from './parse-options.js';
 
 interface ScanFlags {
   json?: boolean;
@@ -19,6 +20,7 @@ interface ScanFlags {
   out?: string;
   allow: string[];
   maxEntryBytes?: string;
+  maxRatio?: string;
 }
 
 /** Bytes: a whole number with an optional k/M/G suffix (powers of 1024). */
@@ -54,11 +56,16 @@ export function registerScanCommand(program: Command): void {
     .option('--out <file>', 'write the report to this file instead of standard output (a summary line is printed)')
     .option('--allow <module.name>', "allow a pickle import, e.g. mypkg.MyModel or 'mypkg.*' (repeatable)", collect, [])
     .option('--max-entry-bytes <n>', 'largest archive entry or decompressed stream read (default 512M)')
+    .option(
+      '--max-ratio <n>',
+      'largest compression ratio accepted for an archive entry (default 200; raise it for np.savez_compressed of sparse arrays)',
+    )
     .action((paths: string[], flags: ScanFlags) => {
       if (flags.json && flags.sarif) throw new AegisInputError('--json and --sarif cannot be used together');
-      const limits = flags.maxEntryBytes
-        ? { maxEntryBytes: parseByteSize('--max-entry-bytes', flags.maxEntryBytes) }
-        : {};
+      const limits = {
+        ...(flags.maxEntryBytes ? { maxEntryBytes: parseByteSize('--max-entry-bytes', flags.maxEntryBytes) } : {}),
+        ...(flags.maxRatio ? { maxRatio: parsePositiveNumber('--max-ratio', flags.maxRatio) } : {}),
+      };
       const scans: FileScan[] = [];
       for (const path of paths) scans.push(...scanPath(path, { limits, allow: flags.allow }));
       const report = flags.sarif

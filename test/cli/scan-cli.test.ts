@@ -121,6 +121,16 @@ describe('aegis scan', () => {
     assert.equal(parseByteSize('--max-entry-bytes', '2GiB'), 2 * 1024 ** 3);
   });
 
+  it('--max-ratio accepts sparse compressed archives a user vouches for', async () => {
+    const zeros = new Uint8Array(2 * 1024 * 1024); // deflates about 1000:1, like np.savez_compressed of zeros
+    writeFileSync(at('sparse.zip'), buildZip([{ name: 'weights.bin', data: zeros, method: 8 }]));
+    const strict = await runCli(['scan', '--json', at('sparse.zip')]);
+    assert.equal(strict.code, 1);
+    assert.equal(JSON.parse(strict.stdout).files[0].findings[0].rule, 'zip/compression-ratio');
+    assert.equal((await runCli(['scan', '--max-ratio', '5000', at('sparse.zip')])).code, 0);
+    assert.equal((await runCli(['scan', '--max-ratio', '-1', at('sparse.zip')])).code, 2);
+  });
+
   it('rejects bad flags with exit 2 and one message', async () => {
     const both = await runCli(['scan', '--json', '--sarif', at('clean.pt')]);
     assert.equal(both.code, 2);
