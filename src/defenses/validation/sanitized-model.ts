@@ -116,7 +116,7 @@ export class SanitizedModel implements DifferentiableModel {
       try {
         out.push(await fn(t));
       } finally {
-        t.dispose();
+        if (t !== x) t.dispose(); // a transform may hand back its input unchanged
       }
     }
     return out;
@@ -137,7 +137,7 @@ export class SanitizedModel implements DifferentiableModel {
     try {
       result = await fast(t, oneHot);
     } finally {
-      t.dispose();
+      if (t !== x) t.dispose();
     }
     if (this.gradient === 'bpda') return result;
     const upstream = result.grad;

@@ -375,6 +375,9 @@ describe('sanitised models', () => {
     );
     (await small.predictScores(toy.x)).dispose();
     assert.deepEqual(await small.predictLabels(toy.x), await toy.model.predictLabels(toy.x));
+    const identity = new SanitizedModel(toy.model, { name: 'same', differentiable: true, transform: (v) => v });
+    (await identity.predictScores(toy.x)).dispose();
+    assert.equal(toy.x.isDisposed, false, 'a transform returning its input must not get the input disposed');
     assert.equal(tf.memory().numTensors, start);
   });
 
