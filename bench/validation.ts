@@ -1,5 +1,5 @@
 /**
- * Input validation and sanitisers (src/defenses/validation/), three parts:
+ * Input validation and sanitisers (src/defenses/validation/), four parts:
  *
  * - throughput: validateInput on 256×28×28×1 batches (nested JSON arrays, as a request body
  *   carries them, and tfjs tensors), on tabular records (an NSL-KDD-like schema: 38 numbers and
@@ -7,18 +7,17 @@
  * - sanitiser cost: milliseconds per 256-image batch of each transform, beside one forward pass
  *   of the small CNN;
  * - accuracy: the small CNN trained on the bundled Fashion-MNIST subset (4000 images, seed 0),
- *   evaluated on the 1000 bundled test images, clean and under FGSM and PGD-40 (L-inf eps 0.1,
- *   step 0.01, one random start), each sanitiser both ways: non-adaptive (adversarial examples
- *   crafted on the undefended model, then sent to the defended one) and adaptive (the attack
- *   runs against the defended model itself: exact gradients through median smoothing,
- *   straight-through BPDA gradients for bit depth and JPEG — Athalye, Carlini & Wagner 2018).
- *
- * - square: Square Attack (scores only, L-inf eps 0.1) against each defended model on the first
+ *   evaluated on the 1000 bundled test images, clean and under FGSM and PGD-40 (L-inf eps 0.1 or
+ *   --eps, step eps/10, one random start), each sanitiser both ways: non-adaptive (adversarial
+ *   examples crafted on the undefended model, then sent to the defended one) and adaptive (the
+ *   attack runs against the defended model itself: exact gradients through median smoothing,
+ *   straight-through BPDA gradients for bit depth and JPEG — Athalye, Carlini & Wagner 2018);
+ * - square: Square Attack (scores only, L-inf eps) against each defended model on the first
  *   200 test images with 1000 queries each — a gradient-free check that a sanitiser does not
  *   merely mask gradients.
  *
  * Prints one JSON document. Usage: npx tsx bench/validation.ts [--parts throughput,cost,accuracy,square]
- *   [--epochs 5] [--rounds 5] [--test 1000] [--square-images 200] [--square-queries 1000]
+ *   [--epochs 5] [--rounds 5] [--test 1000] [--eps 0.1] [--square-images 200] [--square-queries 1000]
  */
 import { parseArgs } from 'node:util';
 import { fgsm } from '../src/attacks/evasion/fgsm.js';
@@ -47,6 +46,7 @@ const { values: args } = parseArgs({
     epochs: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '5' },
     test: { type: 'string', default: '1000' },
+    eps: { type: 'string', default: '0.1' },
     'square-images': { type: 'string', default: '200' },
     'square-queries': { type: 'string', default: '1000' },
   },
@@ -55,6 +55,7 @@ const parts = String(args.parts).split(',');
 const rounds = Number(args.rounds);
 const epochs = Number(args.epochs);
 const testSize = Number(args.test);
+const eps = Number(args.eps);
 const squareImages = Number(args['square-images']);
 const squareQueries = Number(args['square-queries']);
 
@@ -235,7 +236,7 @@ async function accuracyOf(model: Model, x: tf.Tensor): Promise<number> {
 async function transferExamples(model: TfjsModel, x: tf.Tensor): Promise<{ fgsm: tf.Tensor; pgd: tf.Tensor }> {
   const oneHot = oneHotLabels(test.y, 10);
   const gradient = lossGradient(model, oneHot);
-  const fgsmX = tf.tidy(() => tf.clipByValue(tf.add(x, tf.mul(tf.sign(gradient(x)), 0.1)), 0, 1));
+  const fgsmX = tf.tidy(() => tf.clipByValue(tf.add(x, tf.mul(tf.sign(gradient(x)), eps)), 0, 1));
   oneHot.dispose();
   const rng = new Rng(0);
   const parts: tf.Tensor[] = [];
@@ -244,8 +245,8 @@ async function transferExamples(model: TfjsModel, x: tf.Tensor): Promise<{ fgsm:
     const size = Math.min(100, n - start);
     const xb = tf.slice(x, start, size);
     const settings = {
-      eps: 0.1,
-      stepSize: 0.01,
+      eps,
+      stepSize: eps / 10,
       steps: 40,
       restarts: 1,
       norm: 'linf' as const,
@@ -262,7 +263,7 @@ async function transferExamples(model: TfjsModel, x: tf.Tensor): Promise<{ fgsm:
 async function accuracy(model: TfjsModel): Promise<unknown[]> {
   const x = toTensor(test);
   const crafted = await transferExamples(model, x);
-  const threat = makeThreatModel({ access: 'gradients', norm: 'linf', epsilons: [0.1] });
+  const threat = makeThreatModel({ access: 'gradients', norm: 'linf', epsilons: [eps] });
   const data = { x, y: test.y };
   const rows: unknown[] = [];
   for (const v of variants(model)) {
@@ -271,7 +272,7 @@ async function accuracy(model: TfjsModel): Promise<unknown[]> {
     const pgdAdaptive = await pgd.run(v.adaptive, data, threat, {
       seed: 0,
       steps: 40,
-      stepSize: 0.01,
+      stepSize: eps / 10,
       keepExamples: 0,
     });
     rows.push({
@@ -297,7 +298,7 @@ async function square(model: TfjsModel): Promise<unknown[]> {
   const n = Math.min(squareImages, test.y.length);
   const x = tf.tensor(test.x.subarray(0, n * 784), [n, 28, 28, 1]);
   const y = test.y.subarray(0, n);
-  const threat = makeThreatModel({ access: 'scores', norm: 'linf', epsilons: [0.1], queryBudget: squareQueries });
+  const threat = makeThreatModel({ access: 'scores', norm: 'linf', epsilons: [eps], queryBudget: squareQueries });
   const rows: unknown[] = [];
   for (const v of variants(model)) {
     const labels = await v.defended.predictLabels(x);
@@ -318,7 +319,7 @@ async function square(model: TfjsModel): Promise<unknown[]> {
 }
 
 const started = performance.now();
-const result: Record<string, unknown> = { backend, rounds, testImages: test.y.length };
+const result: Record<string, unknown> = { backend, rounds, testImages: test.y.length, eps };
 if (parts.includes('throughput')) result.throughput = throughput();
 if (parts.includes('cost') || parts.includes('accuracy') || parts.includes('square')) {
   const { model, trainSeconds } = await trainModel();
@@ -332,7 +333,7 @@ if (parts.includes('cost') || parts.includes('accuracy') || parts.includes('squa
   if (parts.includes('cost')) result.sanitiserCostPer256Images = sanitiserCost(model);
   if (parts.includes('accuracy')) result.accuracy = await accuracy(model);
   if (parts.includes('square')) {
-    result.square = { eps: 0.1, queriesPerImage: squareQueries, rows: await square(model) };
+    result.square = { eps, queriesPerImage: squareQueries, rows: await square(model) };
   }
   model.dispose();
 }
