@@ -33,6 +33,7 @@ import { buildReport, datasetSummary } from '../report/build-report.js';
 import { loadDataSpec, loadTextSpec, parseDataSpec } from './data-spec.js';
 import { emitReport } from './emit-report.js';
 import { parseNonNegativeInt, parseNumberList, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
+import { poisonDefenseHook } from './poisoning-defenses.js';
 import { createProgress } from './progress.js';
 
 export const POISONING_ATTACKS = ['badnets', 'label-flip', 'feature-collision'] as const;
@@ -66,6 +67,7 @@ interface PoisoningFlags {
   iterations: string;
   beta0: string;
   opacity: string;
+  defenses?: string;
   seed: string;
   out?: string;
   json?: boolean;
@@ -272,6 +274,10 @@ export function registerPoisoningCommand(attack: Command): void {
     .option('--iterations <n>', 'feature collision: forward-backward iterations', '200')
     .option('--beta0 <x>', 'feature collision: β0 of β = β0·(feature dim / input dim)²', '0.25')
     .option('--opacity <x>', 'feature collision: watermark opacity of the target blended into the bases', '0')
+    .option(
+      '--defenses <list>',
+      'poison detectors to run on each poisoned set, then retrain without what they flag: spectral-signatures, activation-clustering, label-consistency',
+    )
     .option('--seed <n>', 'random seed', '0')
     .option('--out <dir>', 'write report.json and report.html here')
     .option('--json', 'print the JSON report to stdout')
@@ -295,6 +301,7 @@ export function registerPoisoningCommand(attack: Command): void {
             : {}),
         inputRange: (data.text ? [-1, 1] : [0, 1]) as [number, number],
       };
+      const afterVictim = flags.defenses ? poisonDefenseHook(flags.defenses) : undefined;
       const setup = await setUp(name, flags, data, seed, recipe);
       const progress = createProgress(!flags.quiet && Boolean(process.stderr.isTTY));
       let result: PoisoningResult;
@@ -307,6 +314,7 @@ export function registerPoisoningCommand(attack: Command): void {
           fractions,
           seed,
           ...(vectorizer ? { encode: vectorizer.encode } : {}),
+          ...(afterVictim ? { afterVictim } : {}),
           onProgress: (done, total) => progress.update('victims', done, total),
         });
       } finally {

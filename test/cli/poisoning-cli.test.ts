@@ -178,6 +178,37 @@ describe('aegis attack poisoning', () => {
     assert.match(report.poisoning.extractor, /mlp pretrained on .* \(64 features\)/);
   });
 
+  test('--defenses adds precision, recall and post-filter figures per detector', async () => {
+    const { code, stdout, stderr } = await runCli([
+      'attack',
+      'poisoning',
+      '--data',
+      'bundled:train[0:600]',
+      '--test',
+      'bundled:test[0:200]',
+      '--arch',
+      'mlp',
+      '--epochs',
+      '5',
+      '--fractions',
+      '0.1',
+      '--defenses',
+      'spectral-signatures,activation-clustering',
+      '--json',
+      '--quiet',
+    ]);
+    assert.equal(code, 0, stderr);
+    const row = JSON.parse(stdout).attacks[0].rows[0];
+    for (const p of ['ss', 'ac']) {
+      for (const m of ['Precision', 'Recall', 'Flagged', 'CleanAccuracy', 'AttackSuccessRate']) {
+        const v = row[`${p}${m}`];
+        assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `${p}${m} = ${v}`);
+      }
+    }
+    assert.ok(row.ssFlagged > 0, 'spectral signatures flags rows');
+    assert.equal(row.lcRecall, undefined, 'only the detectors asked for');
+  });
+
   test('bad input exits 2 with one clear message and writes nothing', async () => {
     const out = join(dir, 'bad');
     const cases: [string[], RegExp][] = [
@@ -194,6 +225,7 @@ describe('aegis attack poisoning', () => {
       [['--arch', 'resnet'], /unknown architecture 'resnet'/],
       [['--test', 'bundled:test[900:2000]'], /--test: range \[900:2000\] is outside/],
       [['--attack', 'feature-collision', '--arch', 'logistic'], /needs a network with a hidden layer/],
+      [['--defenses', 'magic'], /unknown poison detection method 'magic'/],
     ];
     for (const [extra, pattern] of cases) {
       const { code, stderr } = await runCli([
