@@ -7,6 +7,9 @@
  * every random choice comes from one Rng, so the same seed gives the same weights and losses.
  * Data go to the backend once; batches are gathered on the device, and losses are summed there,
  * so an epoch downloads only a couple of scalars (plus one loss every few batches for the bar).
+ * Optional hooks make it the loop of adversarial training too (src/defenses/training/): a batch
+ * perturbation before each step, a loss override and a learning-rate schedule; checkpoints
+ * (./train-checkpoint.ts) let a stopped run resume to the same weights.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { SingleBar } from 'cli-progress';
