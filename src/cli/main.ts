@@ -6,7 +6,9 @@
 import { Command, CommanderError } from 'commander';
 import { isInputError } from '../core/errors.js';
 import { packageVersion } from '../core/version.js';
+import { registerAssessCommand } from './assess.js';
 import { registerAttackCommand } from './attack.js';
+import { registerDefendCommand } from './defend.js';
 import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerKeygenCommand } from './keygen.js';
@@ -35,6 +37,8 @@ export function buildProgram(): Command {
   registerScanCommand(program);
   registerLineageCommand(program);
   registerPoisonCommand(program);
+  registerDefendCommand(program);
+  registerAssessCommand(program);
   return program;
 }
 

@@ -18,6 +18,7 @@ import {
   type Report,
   type ReportAttack,
   type ReportChart,
+  type ReportDefense,
   type ReportExamples,
   type ReportRow,
 } from './schema.js';
@@ -62,6 +63,8 @@ export interface BuildReportInput {
   attacks: AttackResultLike[];
   /** Defaults to now; pass one for reproducible documents. */
   createdAt?: Date | string;
+  /** The defense matrix (`aegis assess`); mitigation ids are expanded to {id, name}. */
+  defenses?: (Omit<ReportDefense, 'mitigations'> & { mitigations: readonly string[] })[];
 }
 
 /** Integers stay exact (query counts); other numbers keep `digits` significant digits. */
@@ -126,6 +129,25 @@ function buildAttack(result: AttackResultLike): ReportAttack {
   return attack;
 }
 
+function buildDefense(d: NonNullable<BuildReportInput['defenses']>[number]): ReportDefense {
+  const r = (x: number | undefined) => (x === undefined ? undefined : roundSignificant(x));
+  return {
+    ...d,
+    mitigations: d.mitigations.map((id) => ({ id, name: atlasMitigationInfo(id).name })),
+    cleanAccuracy: roundSignificant(d.cleanAccuracy),
+    cleanAccuracyCost: roundSignificant(d.cleanAccuracyCost),
+    ...(d.threshold !== undefined ? { threshold: roundSignificant(d.threshold) } : {}),
+    cells: d.cells.map((c) => ({
+      ...c,
+      accuracy: r(c.accuracy),
+      successRate: r(c.successRate),
+      detectionRate: c.detectionRate === null ? null : r(c.detectionRate),
+      falsePositiveRate: r(c.falsePositiveRate),
+      undetectedSuccessRate: r(c.undetectedSuccessRate),
+    })),
+  };
+}
+
 /** The report's description of a dataset. */
 export function datasetSummary(data: Dataset): BuildReportInput['dataset'] {
   return {
@@ -165,6 +187,7 @@ export function buildReport(input: BuildReportInput): Report {
     },
     clean: { accuracy: roundSignificant(input.cleanAccuracy), size: input.cleanSize ?? dataset.size },
     attacks: input.attacks.map(buildAttack),
+    ...(input.defenses ? { defenses: input.defenses.map(buildDefense) } : {}),
   };
   // Catch NaN metrics and inconsistent examples here rather than in a reader later.
   return validateReport(report);
@@ -259,6 +282,30 @@ const attackSchema = z
     });
   });
 
+const rate = finite.min(0).max(1);
+
+const defenseSchema = z.looseObject({
+  name: z.string().min(1),
+  kind: z.string(),
+  mitigations: z.array(z.object({ id: z.string(), name: z.string() })),
+  cleanAccuracy: rate,
+  cleanAccuracyCost: finite.min(-1).max(1),
+  threshold: finite.optional(),
+  cells: z.array(
+    z.looseObject({
+      attack: z.string().min(1),
+      eps: finite.nonnegative(),
+      status: z.string().optional(),
+      reason: z.string().optional(),
+      accuracy: rate.optional(),
+      successRate: rate.optional(),
+      detectionRate: rate.nullable().optional(),
+      falsePositiveRate: rate.optional(),
+      undetectedSuccessRate: rate.optional(),
+    }),
+  ),
+});
+
 export const reportSchema = z.looseObject({
   schema: z.literal(REPORT_SCHEMA),
   tool: z.object({ name: z.literal('aegis'), version: z.string() }),
@@ -286,6 +333,7 @@ export const reportSchema = z.looseObject({
   }),
   clean: z.object({ accuracy: finite.min(0).max(1), size: count }),
   attacks: z.array(attackSchema),
+  defenses: z.array(defenseSchema).optional(),
 });
 
 /** Checks a parsed report.json; throws AegisInputError naming the first bad field. */

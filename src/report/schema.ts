@@ -70,6 +70,33 @@ export interface ReportAttack {
   mitigations?: { id: string; name: string }[];
 }
 
+/** One cell of the defense matrix (`aegis assess`): one attack at one budget against one defense. */
+export interface ReportDefenseCell {
+  attack: string;
+  eps: number;
+  /** 'ok', or 'refused' / 'not-applicable' with a reason (e.g. a gradient attack against label-only). */
+  status?: string;
+  reason?: string;
+  accuracy?: number;
+  successRate?: number;
+  detectionRate?: number | null;
+  falsePositiveRate?: number;
+  undetectedSuccessRate?: number;
+}
+
+/** One row of the defense matrix; 'none' (the undefended model) comes first. */
+export interface ReportDefense {
+  name: string;
+  /** preprocessor, output, detector, training, or none. */
+  kind: string;
+  mitigations: { id: string; name: string }[];
+  cleanAccuracy: number;
+  /** Undefended clean accuracy minus this row's. */
+  cleanAccuracyCost: number;
+  threshold?: number;
+  cells: ReportDefenseCell[];
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   tool: { name: 'aegis'; version: string };
@@ -89,4 +116,6 @@ export interface Report {
   dataset: { name: string; source?: string; size: number; shape: number[]; classNames: string[] };
   clean: { accuracy: number; size: number };
   attacks: ReportAttack[];
+  /** The defense matrix (`aegis assess`): defenses as rows, attack@eps as columns. */
+  defenses?: ReportDefense[];
 }
