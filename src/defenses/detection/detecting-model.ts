@@ -40,6 +40,13 @@ export interface DifferentiableScorer extends InputScorer {
    * constant in x (e.g. a signed-gradient step), so its own gradient is ignored. Caller disposes.
    */
   shift?(x: tf.Tensor): tf.Tensor;
+  /**
+   * Optional surrogate the adaptive attack descends instead of the score, when the score's own
+   * gradient is poor (e.g. differences of saturated softmax outputs): per example, lower = less
+   * suspicious. `x` is already shifted; `logits` are the classifier's on the unshifted input;
+   * `confidence` is the attack's κ. Synchronous and differentiable, like scoreTensor.
+   */
+  attackLoss?(x: tf.Tensor, logits: tf.Tensor2D, confidence: number): tf.Tensor1D;
 }
 
 export function isDifferentiableScorer(scorer: InputScorer): scorer is DifferentiableScorer {

@@ -33,6 +33,8 @@ export interface DetectionRun {
   norm?: Norm;
   steps?: number;
   stepSize?: number;
+  /** Adaptive attack only: κ (or a κ schedule), the logit margin to reach before it turns to the detector. */
+  confidence?: number | readonly number[];
 }
 
 export interface DetectionRow {
@@ -188,7 +190,7 @@ export async function evaluateDetection(
     let xAdv: Awaited<ReturnType<typeof craftAdversarial>>;
     if (run.attack === 'adaptive') {
       norm = run.norm ?? 'linf';
-      xAdv = await craftAdaptive(model, data.x, data.y, { ...common, norm });
+      xAdv = await craftAdaptive(model, data.x, data.y, { ...common, norm, confidence: run.confidence });
     } else {
       const attack = parseDetectionAttack(run.attack);
       norm = attackNorm(attack, run.norm);

@@ -26,6 +26,7 @@ import type { Defense, DefenseContext } from '../defense.js';
 import { type ParamSpec, readParams } from '../output/params.js';
 import { reduceBitDepth } from '../validation/bit-depth.js';
 import { MAX_MEDIAN_SIZE, medianSmooth } from '../validation/median-smoothing.js';
+import { straightThrough } from '../validation/sanitized-model.js';
 import { checkCleanData, checkFpr, DEFAULT_FPR, thresholdAtFpr } from './calibration.js';
 import {
   type DetectorModel,
@@ -101,14 +102,6 @@ export function squeezersFor(info: ModelInfo, bits: number, median: number): Squ
   return out;
 }
 
-/** BPDA: the forward value of `squeeze`, the identity's gradient. */
-function straightThrough(squeeze: (x: tf.Tensor) => tf.Tensor): (x: tf.Tensor) => tf.Tensor {
-  return tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => ({
-    value: squeeze(args[0] as tf.Tensor),
-    gradFunc: (dy: tf.Tensor) => dy,
-  })) as (x: tf.Tensor) => tf.Tensor;
-}
-
 /** Per-example L1 distance between two probability batches [batch, classes]. */
 function l1(a: tf.Tensor, b: tf.Tensor): tf.Tensor1D {
   return tf.sum(tf.abs(tf.sub(a, b)), 1) as tf.Tensor1D;
@@ -166,6 +159,31 @@ export class FeatureSqueezingScorer implements DifferentiableScorer {
         return l1(p, tf.softmax(model.logits(squeeze(x))));
       });
       return tf.max(tf.stack(distances, 1), 1) as tf.Tensor1D;
+    });
+  }
+
+  /**
+   * Surrogate for adaptive attacks (He, Wei, Chen, Carlini & Song 2017 attack squeezing this way):
+   * make every squeezed input predict the class the model now predicts, by a logit margin of κ —
+   * Σ_s max(max_{j≠ŷ} Z_j(s(x)) − Z_ŷ(s(x)), −κ). Once all agree confidently the L1 score is near 0,
+   * and unlike the L1 of two saturated softmaxes its gradient does not vanish.
+   */
+  attackLoss(x: tf.Tensor, logits: tf.Tensor2D, confidence: number): tf.Tensor1D {
+    const model = this.model;
+    if (!isDifferentiable(model)) {
+      throw new AegisInputError(`feature-squeezing: model '${model.info.name}' has no gradients`);
+    }
+    return tf.tidy(() => {
+      const k = logits.shape[1] ?? 0;
+      const predicted = tf.oneHot(tf.argMax(logits, 1), k);
+      const losses = this.squeezers.map((s) => {
+        const squeeze = s.straightThrough ? straightThrough(s.squeeze) : s.squeeze;
+        const z = model.logits(squeeze(x));
+        const own = tf.sum(tf.mul(z, predicted), 1);
+        const other = tf.max(tf.sub(z, tf.mul(predicted, 1e9)), 1);
+        return tf.maximum(tf.sub(other, own), -confidence);
+      });
+      return tf.addN(losses) as tf.Tensor1D;
     });
   }
 

@@ -81,7 +81,8 @@ describe('adaptive attack on a detector (toy MLP, bit-depth squeezing)', () => {
     for (const row of result.rows) {
       // accuracy counts an input as handled when classified correctly or flagged, so each success is a miss.
       assert.ok(row.accuracy >= 0 && row.accuracy <= 1 - (row.successRate * wasCorrect) / 300 + 1e-9, `row ${row.eps}`);
-      assert.equal(row.gradients, 300 * 31);
+      // At most 31 gradients per example and κ run (two runs by default; the second only on what is left).
+      assert.ok((row.gradients ?? 0) >= 300 && (row.gradients ?? 0) <= 300 * 31 * 2, `gradients ${row.gradients}`);
     }
     // The same attack through craftAdaptive (the library function evaluateDetection uses).
     const xAdv = await craftAdaptive(guarded, toy.x, toy.y, { eps: 0.15, steps: 30, seed: 2 });
