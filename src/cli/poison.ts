@@ -136,7 +136,7 @@ export function registerPoisonCommand(program: Command): void {
       'label consistency k-NN: activations (the victim) or inputs (the rows; finds relabelled backdoor images)',
       'activations',
     )
-    .option('--reduction <r>', 'activation clustering: ica (the paper) or pca', 'ica')
+    .option('--reduction <r>', 'activation clustering: pca (unwhitened) or ica (the paper)', 'pca')
     .option('--folds <n>', 'cross-validation folds for confident learning', '4')
     .option('--seed <n>', 'random seed', '0')
     .option('--label-column <name>', 'CSV data: the label column')

@@ -1,11 +1,18 @@
 // Chen et al. 2018, "Detecting Backdoor Attacks on Deep Neural Networks by Activation Clustering", arXiv:1811.03728.
 /**
- * Per class: reduce the last hidden layer's activations to 10 dimensions with ICA (as the paper
- * does; FastICA, seeded), split them with 2-means (seeded k-means++), and judge the smaller
- * cluster poisoned by the paper's criteria: its relative size is below a threshold (default
- * 0.35: poison is a minority of its class) and/or the 2-cluster split fits well (mean
- * silhouette above a threshold: a clean class has no natural 2-way split, a poisoned one has).
- * Flagged = the smaller cluster of every class judged poisoned.
+ * Per class: reduce the last hidden layer's activations to 10 dimensions, split them with 2-means
+ * (seeded k-means++), and judge the smaller cluster poisoned by the paper's criteria: its relative
+ * size is below a threshold (default 0.35: poison is a minority of its class) and/or the 2-cluster
+ * split fits well (mean silhouette above a threshold: a clean class has no natural 2-way split, a
+ * poisoned one has). Flagged = the smaller cluster of every class judged poisoned.
+ *
+ * Reduction: 'pca' (default; the top 10 principal components, unwhitened, as IBM ART's
+ * ActivationDefence) or 'ica' (the paper's FastICA, seeded). ICA's sources are a rotation of the
+ * whitened principal components, so 2-means sees the same distances as on whitened PCA: every
+ * component gets unit variance and the poison direction counts no more than any other. Measured on
+ * BadNets/Fashion-MNIST (docs/poison-detection.md), unwhitened PCA isolated the poisons of more
+ * classes and more of them; its silhouettes run higher for every class, hence its own default
+ * threshold (0.35 against ICA's 0.15).
  * Scores: rows of a class's smaller cluster get max(0, silhouette) × (1 − relative size), others
  * 0 — a class-level suspicion, so a defender can rank classes and rows on one scale.
  */
@@ -20,17 +27,20 @@ import type { PoisonDetectionInput, PoisonDetectionResult, PoisonDetector } from
 export const ACTIVATION_CLUSTERING_CITATION =
   'Chen et al. 2018, Detecting Backdoor Attacks on Deep Neural Networks by Activation Clustering (arXiv:1811.03728)';
 
+/** Silhouette thresholds by reduction: whitening (ICA) lowers every class's silhouette. */
+export const DEFAULT_SILHOUETTE_THRESHOLD: Readonly<Record<'ica' | 'pca', number>> = { pca: 0.35, ica: 0.15 };
+
 export const CLUSTER_CRITERIA = ['size', 'silhouette', 'both', 'either'] as const;
 export type ClusterCriterion = (typeof CLUSTER_CRITERIA)[number];
 
 export interface ActivationClusteringOptions {
   /** Dimensions after reduction. Default 10 (the paper's). */
   components?: number;
-  /** 'ica' (the paper's, default) or 'pca' (whitened principal components). */
+  /** 'pca' (default; unwhitened principal components) or 'ica' (the paper's FastICA). */
   reduction?: 'ica' | 'pca';
   /** Smaller cluster / class size below this → poisoned by the size criterion. Default 0.35. */
   sizeThreshold?: number;
-  /** Mean silhouette above this → poisoned by the silhouette criterion. Default 0.15. */
+  /** Mean silhouette above this → poisoned by the silhouette criterion. Default 0.35 with PCA, 0.15 with ICA. */
   silhouetteThreshold?: number;
   /** How the two criteria combine. Default 'both'. */
   criterion?: ClusterCriterion;
@@ -57,11 +67,12 @@ interface Resolved {
 }
 
 function resolve(o: ActivationClusteringOptions): Resolved {
+  const reduction = o.reduction ?? 'pca';
   const r: Resolved = {
     components: o.components ?? 10,
-    reduction: o.reduction ?? 'ica',
+    reduction,
     sizeThreshold: o.sizeThreshold ?? 0.35,
-    silhouetteThreshold: o.silhouetteThreshold ?? 0.15,
+    silhouetteThreshold: o.silhouetteThreshold ?? DEFAULT_SILHOUETTE_THRESHOLD[reduction] ?? 0.35,
     criterion: o.criterion ?? 'both',
   };
   const who = 'activation clustering';

@@ -64,7 +64,7 @@ describe('defendAgainstPoison', () => {
         expectedPoisonFraction: 0.2,
         seed: 0,
         poisonedModel: victim,
-        detectorOptions: { activationClustering: { reduction: 'pca', sizeThreshold: 0.3, silhouetteThreshold: 0.5 } },
+        detectorOptions: { activationClustering: { sizeThreshold: 0.3, silhouetteThreshold: 0.5 } },
       });
       assert.equal(tf.memory().numTensors, tensors, 'no tensors leaked; the given victim is not disposed');
       assert.deepEqual(
