@@ -11,6 +11,7 @@
  *   [--square 300] [--square-queries 1000] [--methods standard,fbf,pgd-at,trades] [--steps 5]
  *   [--epochs-standard 3] [--epochs-fbf 6] [--epochs-pgd-at 3] [--epochs-trades 3] [--lr 0.005]
  *   [--seed 0] [--work-dir /tmp/aegis-adversarial-training] (checkpoints there; a rerun resumes them)
+ *   [--evaluate DIR] (only evaluate the model saved in DIR, e.g. <work-dir>/wide-fbf/model --test 10000)
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ import { tradesMethod } from '../src/defenses/training/trades.js';
 import { readSettings, type TrainingMethod, trainWithMethod } from '../src/defenses/training/training-defense.js';
 import { buildSmallCnn } from '../src/models/builders.js';
 import { evaluateAccuracy } from '../src/models/evaluate.js';
-import { saveTfjsModel, TfjsModel } from '../src/models/tfjs-model.js';
+import { loadTfjsModel, saveTfjsModel, TfjsModel } from '../src/models/tfjs-model.js';
 import { type EpochStats, trainingSummary, trainModel } from '../src/models/train.js';
 import { TRAIN_STATE_JSON } from '../src/models/train-checkpoint.js';
 
@@ -48,6 +49,7 @@ const { values } = parseArgs({
     beta: { type: 'string', default: '6' },
     seed: { type: 'string', default: '0' },
     'work-dir': { type: 'string', default: '/tmp/aegis-adversarial-training' },
+    evaluate: { type: 'string' },
   },
 });
 const num = (name: keyof typeof values) => Number(values[name]);
@@ -132,6 +134,33 @@ async function trainMethod(method: string): Promise<{ model: TfjsModel; seconds:
   const seconds = (performance.now() - t0) / 1000;
   await saveTfjsModel(model, join(dir, 'model'));
   return { model, seconds, history };
+}
+
+// --evaluate DIR: only evaluate a saved model (e.g. PGD-40 on all 10k test images: --test 10000).
+if (values.evaluate) {
+  const model = await loadTfjsModel(String(values.evaluate));
+  const t0 = performance.now();
+  const robust = await evaluateRobustness(model, testAll, {
+    eps,
+    seed,
+    examples: testN,
+    squareExamples: num('square'),
+    squareQueries: num('square-queries'),
+    onProgress: (stage, done, total) => {
+      if (stage === 'pgd' && done % 1000 === 0) log(`  ${stage} ${done}/${total}`);
+    },
+  });
+  const seconds = Math.round((performance.now() - t0) / 1000);
+  const out = {
+    benchmark: 'adversarial-training/evaluate',
+    model: values.evaluate,
+    backend,
+    dataset: source,
+    seconds,
+    ...robust,
+  };
+  process.stdout.write(`${JSON.stringify({ ...out, training: model.meta.training }, null, 2)}\n`);
+  process.exit(0);
 }
 
 const rows: Record<string, unknown>[] = [];

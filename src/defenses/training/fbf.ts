@@ -65,6 +65,7 @@ export const fbfMethod: TrainingMethod = {
     ...(s.params.cyclic ? { learningRateSchedule: oneCycleLearningRate(s.learningRate) } : {}),
   }),
   describe: (s) => ({
+    loss: 'cross-entropy on FGSM adversarial examples (random start)',
     stepSize: fgsmSettings(s).stepSize,
     start: 'uniform',
     learningRateSchedule: s.params.cyclic ? 'one-cycle' : 'constant',
@@ -77,7 +78,12 @@ export const fgsmRsMethod: TrainingMethod = {
   citation: fbfMethod.citation,
   params: FGSM_PARAMS,
   hooks: (s) => fgsmRsHooks(fgsmSettings(s)),
-  describe: (s) => ({ stepSize: fgsmSettings(s).stepSize, start: 'uniform', learningRateSchedule: 'constant' }),
+  describe: (s) => ({
+    loss: 'cross-entropy on FGSM adversarial examples (random start)',
+    stepSize: fgsmSettings(s).stepSize,
+    start: 'uniform',
+    learningRateSchedule: 'constant',
+  }),
 };
 
 /** Defense 'fbf'. Params: eps 0.1, stepSize 1.25·eps, epochs 10, batchSize 128, learningRate 5e-3 (peak), cyclic true, fineTune false. */

@@ -48,7 +48,13 @@ export const pgdAtMethod: TrainingMethod = {
   }),
   describe: (s) => {
     const { steps, stepSize } = pgdAtSettings(s.eps, s.params, s.range);
-    return { steps, stepSize, start: 'uniform', learningRateSchedule: s.params.cyclic ? 'one-cycle' : 'constant' };
+    return {
+      loss: 'cross-entropy on PGD adversarial examples',
+      steps,
+      stepSize,
+      start: 'uniform',
+      learningRateSchedule: s.params.cyclic ? 'one-cycle' : 'constant',
+    };
   },
 };
 

@@ -96,7 +96,14 @@ export const tradesMethod: TrainingMethod = {
   describe: (s) => {
     const { steps, stepSize, beta } = tradesSettings(s);
     const learningRateSchedule = s.params.cyclic ? 'one-cycle' : 'constant';
-    return { steps, stepSize, beta, start: 'x + 0.001·N(0,1)', learningRateSchedule };
+    return {
+      loss: 'TRADES: CE(f(x), y) + beta·KL(f(x) ‖ f(x′))',
+      steps,
+      stepSize,
+      beta,
+      start: 'x + 0.001·N(0,1)',
+      learningRateSchedule,
+    };
   },
 };
 

@@ -75,6 +75,7 @@ describe('TRADES', () => {
     assert.ok(h.clean > 0.6, `clean accuracy ${h.clean}`);
     assert.equal(hardened.meta.training?.beta, 6);
     assert.equal(hardened.meta.training?.defense, 'trades');
+    assert.match(String(hardened.meta.training?.loss), /beta·KL/);
     for (const m of [standard, base, hardened]) m.dispose();
   });
 });
