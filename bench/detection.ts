@@ -120,6 +120,8 @@ const detectors: Array<{
   clean: CleanReference;
   calibrationFpr: number;
   rows: Record<string, unknown>[];
+  /** Per L-inf budget: inputs some attack (FGSM, PGD, adaptive) got through undetected. */
+  bypassedByAny: Map<number, Uint8Array>;
 }> = [];
 for (const guard of guards) {
   const guarded = await guard.build();
@@ -130,6 +132,7 @@ for (const guard of guards) {
     clean: await cleanReference(guarded, x),
     calibrationFpr: flaggedRate(calibrationScores, guarded.detector.threshold),
     rows: [],
+    bypassedByAny: new Map(),
   });
 }
 log(`[${elapsed()} s] ${detectors.length} detectors calibrated`);
@@ -143,6 +146,16 @@ async function scoreAll(
 ) {
   for (const d of only ? [only] : detectors) {
     const m = await measureAdversarial(d.model, data.y, xAdv, d.clean);
+    if (Number.isFinite(eps)) {
+      // Per input: did this attack turn a correctly classified input into an unflagged misclassification?
+      const predicted = await d.model.predictLabels(xAdv);
+      const { flagged } = await d.model.detector.detect(xAdv);
+      const union = d.bypassedByAny.get(eps) ?? new Uint8Array(predicted.length);
+      predicted.forEach((p, j) => {
+        if (d.clean.predictions[j] === data.y[j] && p !== data.y[j] && !flagged[j]) union[j] = 1;
+      });
+      d.bypassedByAny.set(eps, union);
+    }
     d.rows.push({ attack, eps: Number.isFinite(eps) ? eps : 'unbounded', ...m, attackSeconds: Math.round(seconds) });
     log(
       `  ${d.guard.name} ${JSON.stringify(d.guard.settings.squeezers ?? d.guard.settings.layer)} ${attack} ${eps}: ` +
@@ -231,6 +244,14 @@ console.log(
         heldOutFpr: flaggedRate(d.clean.scores, d.model.detector.threshold),
         cleanAccuracyCost: 0,
         rows: d.rows,
+        // The honest summary per budget: of the correctly classified inputs, the share that the
+        // strongest of FGSM, PGD and the adaptive attack (per input) turns into an undetected misclassification.
+        undetectedSuccessAnyAttack: Object.fromEntries(
+          [...d.bypassedByAny].map(([eps, union]) => {
+            const correct = d.clean.predictions.filter((p, j) => p === data.y[j]).length;
+            return [eps, union.reduce((a, b) => a + b, 0) / correct];
+          }),
+        ),
       })),
       published,
       seconds: elapsed(),
