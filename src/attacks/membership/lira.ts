@@ -140,6 +140,36 @@ export function fitGaussians(
   return { mean, std, count };
 }
 
+/**
+ * Per record, averaged over augmentations: the online score log p_in(φ) − log p_out(φ) and the
+ * offline score log Φ((φ − μ_out)/σ_out). `observed` is [augmentations][records] of the target's φ.
+ */
+export function liraScores(
+  observed: Float64Array,
+  fitIn: Fit,
+  fitOut: Fit,
+  n: number,
+  augmentations: number,
+): { online: Float64Array; offline: Float64Array } {
+  const online = new Float64Array(n);
+  const offline = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let on = 0;
+    let off = 0;
+    for (let a = 0; a < augmentations; a++) {
+      const c = r * augmentations + a;
+      const v = observed[a * n + r] as number;
+      const muOut = fitOut.mean[c] as number;
+      const sdOut = fitOut.std[c] as number;
+      on += logNormalPdf(v, fitIn.mean[c] as number, fitIn.std[c] as number) - logNormalPdf(v, muOut, sdOut);
+      off += logStandardNormalCdf((v - muOut) / sdOut);
+    }
+    online[r] = on / augmentations;
+    offline[r] = off / augmentations;
+  }
+  return { online, offline };
+}
+
 function defaultAugmentations(shape: number[]): Augmentation[] {
   return isImageShape(shape) ? liraAugmentations(1) : [IDENTITY];
 }
@@ -231,22 +261,7 @@ export async function liraAttacks(
   const before = target.queries;
   const observed = await targetPhi(target, all, augs);
   const queries = target.queries - before;
-  const online = new Float64Array(n);
-  const offline = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
-    let on = 0;
-    let off = 0;
-    for (let a = 0; a < augs.length; a++) {
-      const c = r * augs.length + a;
-      const v = observed[a * n + r] as number;
-      const muOut = fitOut.mean[c] as number;
-      const sdOut = fitOut.std[c] as number;
-      on += logNormalPdf(v, fitIn.mean[c] as number, fitIn.std[c] as number) - logNormalPdf(v, muOut, sdOut);
-      off += logStandardNormalCdf((v - muOut) / sdOut);
-    }
-    online[r] = on / augs.length;
-    offline[r] = off / augs.length;
-  }
+  const { online, offline } = liraScores(observed, fitIn, fitOut, n, augs.length);
   const seconds = secondsSince(start);
   const m = size(data.members);
   const cost = { queries, seconds, shadows: options.shadows };

@@ -16,8 +16,7 @@ import {
   isImageShape,
   liraAugmentations,
 } from '../../attacks/membership/augment.js';
-import { logNormalPdf, logStandardNormalCdf } from '../../attacks/membership/gaussian.js';
-import { FIXED_VARIANCE_BELOW, fitGaussians, inclusionMatrix } from '../../attacks/membership/lira.js';
+import { FIXED_VARIANCE_BELOW, fitGaussians, inclusionMatrix, liraScores } from '../../attacks/membership/lira.js';
 import {
   candidates,
   checkMembershipData,
@@ -162,22 +161,7 @@ export async function defenseAwareLira(
     // log(max(p, 1e-38)) of the returned scores, as phiOfScores does for the shadows.
     observed.set(logitScaledConfidences(await target.logits(x, shape, 'LiRA'), all.y, k), a * n);
   }
-  const online = new Float64Array(n);
-  const offline = new Float64Array(n);
-  for (let r = 0; r < n; r++) {
-    let on = 0;
-    let off = 0;
-    for (let a = 0; a < augs.length; a++) {
-      const c = r * augs.length + a;
-      const v = observed[a * n + r] as number;
-      const muOut = fitOut.mean[c] as number;
-      const sdOut = fitOut.std[c] as number;
-      on += logNormalPdf(v, fitIn.mean[c] as number, fitIn.std[c] as number) - logNormalPdf(v, muOut, sdOut);
-      off += logStandardNormalCdf((v - muOut) / sdOut);
-    }
-    online[r] = on / augs.length;
-    offline[r] = off / augs.length;
-  }
+  const { online, offline } = liraScores(observed, fitIn, fitOut, n, augs.length);
   const m = size(set.data.members);
   const cost = { queries: target.queries, seconds: secondsSince(start) + set.seconds, shadows: set.logits.length };
   const threat = makeThreatModel({
