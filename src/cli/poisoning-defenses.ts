@@ -8,8 +8,9 @@
  *   <p>Flagged — flagged rows / training rows
  *   <p>CleanAccuracy, <p>AttackSuccessRate — of the victim retrained without the flagged rows
  *
- * The defender's poison budget (expectedPoisonFraction) is the row's actual poisoned share when
- * positive (capped at 0.5), else the detectors' default: an upper bound a defender is assumed to know.
+ * The defender's poison budget (expectedPoisonFraction) is the largest poisoned share of any one
+ * class (capped at 0.5) — the per-class ε of Tran et al. 2018, an upper bound a defender is assumed
+ * to know — else the detectors' default.
  */
 import type { VictimContext } from '../attacks/poisoning/run-poisoning.js';
 import { type POISON_DETECTOR_NAMES, parsePoisonDetectors } from '../defenses/poison/registry.js';
@@ -21,6 +22,20 @@ export const DEFENSE_PREFIX: Readonly<Record<(typeof POISON_DETECTOR_NAMES)[numb
   'label-consistency': 'lc',
 };
 
+/** Largest share of poison rows among the rows carrying any one label. */
+export function largestClassPoisonShare(labels: Int32Array, poisonIndices: Int32Array): number {
+  const perClass = new Map<number, number>();
+  const poisonPerClass = new Map<number, number>();
+  for (const y of labels) perClass.set(y, (perClass.get(y) ?? 0) + 1);
+  for (const i of poisonIndices) {
+    const y = labels[i] as number;
+    poisonPerClass.set(y, (poisonPerClass.get(y) ?? 0) + 1);
+  }
+  let largest = 0;
+  for (const [y, count] of poisonPerClass) largest = Math.max(largest, count / (perClass.get(y) ?? count));
+  return largest;
+}
+
 /** Checks the names and returns an `afterVictim` hook for runPoisoning. */
 export function poisonDefenseHook(
   names: string,
@@ -28,8 +43,7 @@ export function poisonDefenseHook(
 ): (ctx: VictimContext) => Promise<Record<string, number>> {
   const detectors = parsePoisonDetectors(names);
   return async (ctx) => {
-    const n = ctx.poisoned.train.y.length;
-    const share = n ? ctx.poisoned.poisonIndices.length / n : 0;
+    const share = largestClassPoisonShare(ctx.poisoned.train.y, ctx.poisoned.poisonIndices);
     const rows = await defendAgainstPoison({
       poisoned: ctx.poisoned,
       trainVictim: ctx.trainVictim,

@@ -250,3 +250,11 @@ describe('aegis attack poisoning', () => {
     assert.ok(!existsSync(out), 'no report for rejected runs');
   });
 });
+
+test('the detectors are budgeted the largest poisoned share of one class', async () => {
+  const { largestClassPoisonShare } = await import('../../src/cli/poisoning-defenses.js');
+  // class 0 has 4 rows, 2 of them poison; class 1 has 6 rows, 1 poison → 0.5
+  const labels = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+  assert.equal(largestClassPoisonShare(labels, Int32Array.from([0, 1, 4])), 0.5);
+  assert.equal(largestClassPoisonShare(labels, new Int32Array(0)), 0);
+});
