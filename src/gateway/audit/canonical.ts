@@ -1,0 +1,65 @@
+/**
+ * The audit chain's byte format. Each row keeps `record`, the canonical JSON of {seq, ...entry}, and
+ *   hash = SHA-256( prev_hash ‖ record )
+ * over the UTF-8 bytes of the 64 lowercase hex characters of prev_hash followed by the record text.
+ * The first row's prev_hash is GENESIS_HASH (64 zeros). prev_hash has a fixed length, so the
+ * concatenation is unambiguous; a verifier hashes the stored text and never re-encodes, so it needs
+ * no JSON library that formats numbers the way JavaScript does (see docs/gateway-audit.md).
+ */
+import { createHash } from 'node:crypto';
+import type { AuditEntry } from '../types.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** A 64-character lowercase hex SHA-256. */
+export const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/**
+ * JSON with object keys sorted (by UTF-16 code units, Array.prototype.sort's order) at every depth
+ * and no whitespace, so one value always gives the same text. Otherwise JSON.stringify's rules:
+ * strings escaped as JSON.stringify does (lone surrogates as \udxxx, so the text is valid UTF-8),
+ * non-finite numbers as null, undefined / function properties dropped (null inside arrays),
+ * toJSON honoured (Date → ISO string).
+ */
+export function canonicalJson(value: unknown): string {
+  const text = encode(value, true);
+  return text ?? 'null';
+}
+
+function encode(value: unknown, inArray: boolean): string | undefined {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      throw new TypeError('canonicalJson: BigInt has no JSON form');
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return inArray ? 'null' : undefined;
+  }
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') return encode(withJson.toJSON(), inArray);
+  if (Array.isArray(value)) return `[${value.map((v) => encode(v, true)).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const key of Object.keys(obj).sort()) {
+    const v = encode(obj[key], false);
+    if (v !== undefined) parts.push(`${JSON.stringify(key)}:${v}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** The text a row stores and hashes: the entry with its sequence number, canonically encoded. */
+export function auditRecord(seq: number, entry: AuditEntry): string {
+  return canonicalJson({ ...entry, seq });
+}
+
+/** SHA-256(prev_hash ‖ record) as lowercase hex. */
+export function chainHash(prevHash: string, record: string): string {
+  return createHash('sha256').update(prevHash, 'utf8').update(record, 'utf8').digest('hex');
+}
