@@ -1,0 +1,49 @@
+/**
+ * Stage 1, onRequest: who is calling (API key or JWT bearer token) and may they do this?
+ *
+ *   no, malformed, forged or revoked credentials   → 401, one message for all
+ *   a model name that is not a model name          → 400 (never looked up, never a path)
+ *   scopes do not cover the model and action       → 403, whether or not the model exists
+ *   covered, but no such model is served           → 404
+ *
+ * Runs before the body is read, so an unauthenticated caller cannot make the server parse a body.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MODEL_NAME_PATTERN } from '../config.js';
+import { FORBIDDEN_MESSAGE, GatewayError, UNAUTHORIZED_MESSAGE } from '../errors.js';
+import type { GatewayAction } from '../types.js';
+import type { GatewayContext } from './context.js';
+
+/** The hook for routes whose URL names a model (`:name`), or none (`perModel: false`, e.g. the model list). */
+export function authHook(ctx: GatewayContext, action: GatewayAction, perModel: boolean) {
+  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+    const state = request.aegis;
+    if (!state) return;
+    const principal = await ctx.services.authenticate(request.headers);
+    if (!principal) {
+      state.decide('auth', 'denied', 'unauthenticated');
+      throw new GatewayError('unauthorized', UNAUTHORIZED_MESSAGE, { stage: 'auth' });
+    }
+    state.principal = principal;
+    if (!perModel) {
+      state.decide('auth', 'allowed');
+      return;
+    }
+    const name = (request.params as { name?: string }).name ?? '';
+    if (!MODEL_NAME_PATTERN.test(name)) {
+      state.decide('auth', 'denied', 'invalid model name');
+      throw new GatewayError('bad_request', 'not a valid model name', { stage: 'auth' });
+    }
+    if (!ctx.services.authorize(principal, name, action)) {
+      state.decide('auth', 'denied', `no '${action}' scope`);
+      throw new GatewayError('forbidden', FORBIDDEN_MESSAGE, { stage: 'auth' });
+    }
+    const served = ctx.registry.get(name);
+    if (!served) {
+      state.decide('auth', 'allowed', 'no such model');
+      throw new GatewayError('not_found', 'no such model', { stage: 'auth' });
+    }
+    state.model = served;
+    state.decide('auth', 'allowed');
+  };
+}

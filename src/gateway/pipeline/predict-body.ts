@@ -1,0 +1,122 @@
+/**
+ * The body of POST /v1/models/:name/predict, checked against the model's input schema before any
+ * model call. Three forms are accepted:
+ *
+ *   {"inputs": [[[[0.1], …]]]}                          nested arrays [n, ...inputShape] (NHWC images)
+ *   {"inputs": [[0.1, …], …], "shape": [n, 28, 28, 1]}  flat rows + shape: the HttpModel protocol
+ *                                                       (src/models/http-model.ts), so every Aegis
+ *                                                       attack can target the gateway
+ *   {"inputs": [{"age": 39, "proto": "tcp"}, …]}        records, for models trained on CSV data
+ *
+ * Every problem is an issue with an exact path (`inputs[0][14][3][0]`, `shape[1]`), listed in the
+ * 400 answer; n is capped by server.maxBatch before any value is walked.
+ */
+import { encodeTabularFeatures } from '../../data/tabular-schema.js';
+import { describeValue, type InputIssue } from '../../defenses/validation/input-issues.js';
+import type { TensorInputSchema } from '../../defenses/validation/input-schema.js';
+import { validateInput } from '../../defenses/validation/validate-input.js';
+import { GatewayError } from '../errors.js';
+import type { ServedModel } from '../model-registry.js';
+
+export interface PredictInputs {
+  /** Row-major values, n × rowSize. */
+  rows: Float32Array;
+  n: number;
+}
+
+const FIELDS = new Set(['inputs', 'shape']);
+
+/** Flat-row schemas per model, built once. */
+const flatSchemas = new WeakMap<ServedModel, TensorInputSchema>();
+
+function flatSchema(served: ServedModel): TensorInputSchema {
+  let schema = flatSchemas.get(served);
+  if (!schema) {
+    schema = { ...served.tensorSchema, shape: [null, served.rowSize] };
+    flatSchemas.set(served, schema);
+  }
+  return schema;
+}
+
+function invalid(issues: InputIssue[], omitted = 0): GatewayError {
+  return new GatewayError('invalid_input', 'the inputs do not match what the model accepts', {
+    issues,
+    omitted,
+    stage: 'validation',
+  });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Examples a body claims (for limits, before validation): the length of `inputs`, at least 1, at most maxBatch. */
+export function claimedExamples(body: unknown, maxBatch: number): number {
+  const inputs = isRecord(body) ? body.inputs : undefined;
+  const n = Array.isArray(inputs) ? inputs.length : 1;
+  return Math.min(Math.max(n, 1), maxBatch);
+}
+
+/** Checks and flattens a predict body; throws GatewayError 'invalid_input' with every issue. */
+export function readPredictBody(body: unknown, served: ServedModel, maxBatch: number): PredictInputs {
+  if (!isRecord(body)) {
+    throw invalid([{ path: '(body)', message: `expected a JSON object {"inputs": …}, got ${describeValue(body)}` }]);
+  }
+  const unknown = Object.keys(body).filter((k) => !FIELDS.has(k));
+  if (unknown.length > 0) {
+    throw invalid(unknown.slice(0, 10).map((k) => ({ path: k.slice(0, 64), message: 'unknown field' })));
+  }
+  const { inputs, shape } = body;
+  if (!Array.isArray(inputs)) {
+    throw invalid([{ path: 'inputs', message: `expected an array of examples, got ${describeValue(inputs)}` }]);
+  }
+  if (inputs.length === 0) throw invalid([{ path: 'inputs', message: 'expected at least 1 example, got 0' }]);
+  if (inputs.length > maxBatch) {
+    throw invalid([{ path: 'inputs', message: `expected at most ${maxBatch} examples, got ${inputs.length}` }]);
+  }
+  const n = inputs.length;
+  if (shape !== undefined) return readFlatRows(inputs, shape, served);
+  if (served.records && isRecord(inputs[0])) return readRecords(inputs, served);
+  const result = validateInput(served.tensorSchema, inputs);
+  if (!result.ok) throw invalid(result.issues, result.omitted);
+  return { rows: toFloat32(result.kind === 'tensor' ? result.data : new Float32Array()), n };
+}
+
+function readFlatRows(inputs: unknown[], shape: unknown, served: ServedModel): PredictInputs {
+  const n = inputs.length;
+  const want = [n, ...served.info.inputShape];
+  const ok =
+    Array.isArray(shape) &&
+    shape.length === want.length &&
+    shape.every((d, i) => typeof d === 'number' && d === want[i]);
+  if (!ok) {
+    const got = Array.isArray(shape) ? `[${shape.slice(0, 8).map(describeDim).join(', ')}]` : describeValue(shape);
+    throw invalid([
+      { path: 'shape', message: `expected [${want.join(', ')}] (examples, then the model's input shape), got ${got}` },
+    ]);
+  }
+  const result = validateInput(flatSchema(served), inputs);
+  if (!result.ok) throw invalid(result.issues, result.omitted);
+  return { rows: toFloat32(result.kind === 'tensor' ? result.data : new Float32Array()), n };
+}
+
+function readRecords(inputs: unknown[], served: ServedModel): PredictInputs {
+  const records = served.records;
+  if (!records) throw invalid([{ path: 'inputs', message: 'this model takes numeric inputs, not records' }]);
+  const result = validateInput(records.schema, inputs);
+  if (!result.ok) throw invalid(result.issues, result.omitted);
+  if (result.kind !== 'tabular') throw invalid([{ path: 'inputs', message: 'expected records' }]);
+  const encoded = encodeTabularFeatures(records.tabular, result.records);
+  if (encoded.x.length !== inputs.length * served.rowSize) {
+    throw new GatewayError('internal', 'internal error');
+  }
+  return { rows: encoded.x, n: inputs.length };
+}
+
+function describeDim(d: unknown): string {
+  return typeof d === 'number' ? String(d) : describeValue(d);
+}
+
+function toFloat32(data: Float32Array | Int32Array | Uint8Array): Float32Array {
+  return data instanceof Float32Array ? data : Float32Array.from(data);
+}

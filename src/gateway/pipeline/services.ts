@@ -1,0 +1,51 @@
+/**
+ * What the request pipeline needs from the gateway's parts, as the small interfaces the hooks
+ * call. The real parts (auth/, limits/, extraction/, audit/, src/monitoring) implement them;
+ * tests may replace any of them (e.g. an audit log whose disk is full).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { StoreDatabase } from '../../store/store.js';
+import type { AuditEntry, GatewayAction, Principal } from '../types.js';
+
+export type LimitVerdict =
+  | { allowed: true; remainingBudget: number }
+  | { allowed: false; reason: 'rate' | 'budget'; retryAfterSeconds: number };
+
+export interface LimitsService {
+  consume(
+    principalId: string,
+    model: string,
+    examples: number,
+    options?: { throttled?: boolean },
+  ): Promise<LimitVerdict>;
+  close(): Promise<void>;
+}
+
+export interface ExtractionService {
+  observe(principalId: string, model: string, rows: Float32Array, rowSize: number, labels: Int32Array): void;
+  status(principalId: string, model: string): 'ok' | 'throttled' | 'blocked';
+}
+
+export interface MonitorService {
+  observe(rows: Float32Array, rowSize: number, scores: Float32Array, numClasses: number): void;
+  report(): unknown;
+}
+
+export interface AuditService {
+  append(entry: AuditEntry): { seq: number; hash: string };
+}
+
+export interface GatewayServices {
+  db: StoreDatabase;
+  authenticate(headers: IncomingHttpHeaders): Promise<Principal | null>;
+  authorize(principal: Principal, model: string | null, action: GatewayAction): boolean;
+  limits?: LimitsService;
+  extraction?: ExtractionService;
+  /** Drift monitor per model name. */
+  monitors: Map<string, MonitorService>;
+  audit?: AuditService;
+  /** Redis reachable (readiness); absent when no Redis is configured. */
+  redisReady?: () => Promise<boolean>;
+  /** Releases connections (Redis) the services hold; the server closes the store itself. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,114 @@
+/**
+ * The gateway's parts, built from the config around one open store: API keys and JWT
+ * verification (auth/), rate limits and query budgets (limits/), extraction detection
+ * (extraction/), a drift monitor per model (src/monitoring), the audit log (audit/). Each part
+ * brings its own migrations; GATEWAY_MIGRATIONS is all of them, applied when the store opens.
+ */
+import { Redis } from 'ioredis';
+import { loadDataSpec } from '../cli/data-spec.js';
+import { tabularSchemaOf } from '../models/load-model.js';
+import { createModelMonitor } from '../monitoring/model-monitor.js';
+import type { Migration, StoreDatabase } from '../store/store.js';
+import { ALERT_MIGRATIONS } from './alerts.js';
+import { AUDIT_MIGRATIONS, AuditLog } from './audit/audit-log.js';
+import { API_KEY_MIGRATIONS, ApiKeyStore } from './auth/api-keys.js';
+import { authorize, createAuthenticator } from './auth/authenticate.js';
+import { createJwtVerifier } from './auth/jwt.js';
+import type { GatewayConfig } from './config.js';
+import { ExtractionMonitor } from './extraction/extraction-monitor.js';
+import { createLimits, LIMIT_MIGRATIONS } from './limits/limits.js';
+import type { ModelRegistry, ServedModel } from './model-registry.js';
+import type { GatewayServices, MonitorService } from './pipeline/services.js';
+import type { Alert } from './types.js';
+
+export const GATEWAY_MIGRATIONS: readonly Migration[] = [
+  ...ALERT_MIGRATIONS,
+  ...API_KEY_MIGRATIONS,
+  ...LIMIT_MIGRATIONS,
+  ...AUDIT_MIGRATIONS,
+];
+
+/** Reference window for a model's drift monitor: the configured clean data and the model's probabilities on it. */
+async function referenceOf(served: ServedModel, spec: string, path: string) {
+  const data = await loadDataSpec(`models.${served.name}.reference`, spec, { schema: tabularSchemaOf(path) });
+  const n = data.shape[0] ?? 0;
+  const scores = new Float32Array(n * served.info.numClasses);
+  const chunk = 256;
+  for (let start = 0; start < n; start += chunk) {
+    const count = Math.min(chunk, n - start);
+    const rows = data.x.subarray(start * served.rowSize, (start + count) * served.rowSize);
+    scores.set(await served.predict(rows, count), start * served.info.numClasses);
+  }
+  return { inputs: data.x, scores };
+}
+
+/** PING with a deadline, on a connection that never queues commands while it is down. */
+function redisProbe(url: string): { ready(): Promise<boolean>; close(): Promise<void> } {
+  const client = new Redis(url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  client.on('error', () => {}); // readiness reports it; the log would repeat it every retry
+  return {
+    async ready() {
+      try {
+        if (client.status === 'wait' || client.status === 'end') await client.connect();
+        const answer = await Promise.race([
+          client.ping(),
+          new Promise<null>((resolve) => setTimeout(resolve, 500, null).unref()),
+        ]);
+        return answer === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    async close() {
+      client.disconnect();
+    },
+  };
+}
+
+export async function createGatewayServices(
+  config: GatewayConfig,
+  db: StoreDatabase,
+  registry: ModelRegistry,
+  onAlert: (alert: Alert) => void,
+): Promise<GatewayServices> {
+  const apiKeys = config.auth.apiKeys ? new ApiKeyStore(db) : undefined;
+  const jwt = config.auth.jwt ? await createJwtVerifier(config.auth.jwt) : undefined;
+  const authenticate = createAuthenticator({ apiKeys, jwt });
+  const limits = await createLimits(config, { db, onAlert });
+  const extraction = config.extraction.enabled ? new ExtractionMonitor(config.extraction, onAlert) : undefined;
+  const monitors = new Map<string, MonitorService>();
+  if (config.monitoring.enabled) {
+    for (const served of registry.all()) {
+      const modelConfig = config.models[served.name];
+      const reference = modelConfig?.reference
+        ? await referenceOf(served, modelConfig.reference, modelConfig.path)
+        : undefined;
+      monitors.set(
+        served.name,
+        createModelMonitor(config.monitoring, {
+          model: served.name,
+          inputShape: served.info.inputShape,
+          numClasses: served.info.numClasses,
+          reference,
+          onAlert,
+        }),
+      );
+    }
+  }
+  const audit = config.audit.enabled ? new AuditLog(db, { synchronous: 'normal' }) : undefined;
+  const redis = config.redis ? redisProbe(config.redis.url) : undefined;
+  return {
+    db,
+    authenticate,
+    authorize,
+    limits,
+    extraction,
+    monitors,
+    audit,
+    redisReady: redis?.ready,
+    async close() {
+      await limits.close();
+      await redis?.close();
+    },
+  };
+}
