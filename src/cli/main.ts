@@ -8,6 +8,7 @@ import { isInputError } from '../core/errors.js';
 import { packageVersion } from '../core/version.js';
 import { registerAssessCommand } from './assess.js';
 import { registerAttackCommand } from './attack.js';
+import { registerAuditCommand } from './audit.js';
 import { registerDefendCommand } from './defend.js';
 import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerPoisonCommand(program);
   registerDefendCommand(program);
   registerAssessCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

@@ -7,6 +7,7 @@
  * or a chain recomputed from an edit onwards. `expectHead`, a seq:hash saved elsewhere earlier,
  * catches both: that row must still be there with that hash.
  */
+import { AegisInputError } from '../../core/errors.js';
 import { chainHash, GENESIS_HASH } from './canonical.js';
 
 /** One stored row: the queryable column copies, the hashed record text and the two hashes. */
@@ -275,4 +276,20 @@ function mergeShifts(found: Found[]): AuditProblem[] {
     i = j;
   }
   return out;
+}
+
+/** Parses `SEQ:HASH` as printed by `aegis audit head` (0:<64 zeros> is the empty log). */
+export function parseAuditAnchor(text: string): AuditAnchor {
+  const match = /^(\d+):([0-9a-fA-F]{64})$/.exec(text.trim());
+  if (!match) {
+    throw new AegisInputError(
+      `an audit anchor is SEQ:HASH (a seq and 64 hex digits, as 'aegis audit head' prints), got '${text}'`,
+    );
+  }
+  const anchor = { seq: Number(match[1]), hash: match[2].toLowerCase() };
+  if (!Number.isSafeInteger(anchor.seq)) throw new AegisInputError(`audit anchor seq ${match[1]} is too large`);
+  if (anchor.seq === 0 && anchor.hash !== GENESIS_HASH) {
+    throw new AegisInputError('audit anchor seq 0 is the empty log; its hash is 64 zeros');
+  }
+  return anchor;
 }
