@@ -13,6 +13,7 @@ import { registerDefendCommand } from './defend.js';
 import { registerDemoCommand } from './demo.js';
 import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerKeygenCommand } from './keygen.js';
+import { registerKeysCommand } from './keys.js';
 import { registerLineageCommand } from './lineage.js';
 import { registerPoisonCommand } from './poison.js';
 import { registerScanCommand } from './scan.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerDefendCommand(program);
   registerAssessCommand(program);
   registerAuditCommand(program);
+  registerKeysCommand(program);
   return program;
 }
 
