@@ -17,6 +17,7 @@ import { registerKeysCommand } from './keys.js';
 import { registerLineageCommand } from './lineage.js';
 import { registerPoisonCommand } from './poison.js';
 import { registerScanCommand } from './scan.js';
+import { registerServeCommand } from './serve.js';
 import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
 import { registerVerifyCommand } from './verify.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerAssessCommand(program);
   registerAuditCommand(program);
   registerKeysCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

@@ -19,6 +19,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   adversarial_input: 422,
   rate_limited: 429,
+  /** Never sent (the client hung up mid-request); recorded in the audit log and metrics (nginx's 499). */
+  client_closed: 499,
   budget_exhausted: 429,
   internal: 500,
   unavailable: 503,
@@ -42,8 +44,8 @@ export class GatewayError extends Error {
       /** Issues found beyond those listed. */
       omitted?: number;
       retryAfterSeconds?: number;
-      /** Pipeline stage that refused the request (metrics label). */
-      stage?: PipelineStage;
+      /** Pipeline stage that refused the request (metrics label); 'server' for transport-level failures. */
+      stage?: PipelineStage | 'server';
     } = {},
   ) {
     super(message);

@@ -125,6 +125,20 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   return { app: built.app, url: `http://${host}:${port}`, close: built.close };
 }
 
+/** Sockets the server timed out (408 already written by the client error handler). */
+const timedOut = new WeakSet<Socket>();
+
+/**
+ * A body that stopped arriving: the socket is gone, so nobody reads this answer, but the audit log
+ * and metrics record it — 408 when the server's deadline cut it, 499 when the client hung up.
+ */
+function abortedRequestError(error: unknown, request: FastifyRequest): GatewayError | undefined {
+  if ((error as { code?: string }).code !== 'ECONNRESET') return undefined;
+  return timedOut.has(request.raw.socket)
+    ? new GatewayError('request_timeout', 'the request did not arrive in time', { stage: 'server' })
+    : new GatewayError('client_closed', 'the client closed the connection', { stage: 'server' });
+}
+
 function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInstance {
   const { requestTimeoutMs, bodyLimitBytes } = config.server;
   const app = Fastify({
@@ -148,6 +162,7 @@ function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInsta
     clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket) {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
       this.log.info({ code: error.code }, 'client error');
+      if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') timedOut.add(socket);
       if (socket.writable) socket.write(rawClientErrorResponse(error.code));
       socket.destroy();
     },
@@ -165,7 +180,7 @@ function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInsta
 function registerRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { metrics } = ctx;
   app.setErrorHandler((error, request, reply) => {
-    const e = toGatewayError(error);
+    const e = abortedRequestError(error, request) ?? toGatewayError(error);
     if (e.code === 'internal') request.log.error({ err: error }, 'internal error');
     const state = request.aegis;
     if (state) state.outputSummary = { error: e.code };
