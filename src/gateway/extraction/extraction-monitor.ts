@@ -8,9 +8,9 @@
  * (the limits stage applies config.extraction.throttle), 'block' → 'blocked' (403 'blocked').
  *
  * Memory is bounded: a detector holds at most classes · maxGrowingSetPerClass rows plus a window
- * of 5000 distances, and at most `maxClients` detectors live at once (the least recently seen
- * one that has not alarmed is dropped first; its client starts over). Alarmed clients keep their
- * status (a small map entry) and their detector is freed. Statuses live in memory: a restart
+ * of 5000 distances (80 KB), and the detectors together stay within `maxMemoryBytes` and
+ * `maxClients` (the least recently seen client that has not alarmed is dropped first; it starts
+ * over). Alarmed clients keep their status (a small map entry) and their detector is freed. Statuses live in memory: a restart
  * clears them, which is why the alert is also recorded in the store.
  */
 import type { ExtractionConfig } from '../config.js';
@@ -24,8 +24,10 @@ export interface ExtractionMonitorOptions {
   maxGrowingSetPerClass?: number;
   /** Distances tested per client (≤ 5000). Default 5000. */
   window?: number;
-  /** Most (client, model) detectors kept at once. Default 1000. */
+  /** Most (client, model) detectors kept at once. Default 10 000. */
   maxClients?: number;
+  /** Most bytes held by all detectors together. Default 256 MiB. */
+  maxMemoryBytes?: number;
   /** Clock for alert times (tests). */
   now?: () => Date;
 }
@@ -45,14 +47,18 @@ export class ExtractionMonitor {
   private readonly detectors = new Map<string, PradaDetector>();
   private readonly alarms = new Map<string, { status: ExtractionStatus; alert: Alert }>();
   private readonly maxClients: number;
+  private readonly maxMemoryBytes: number;
   private readonly now: () => Date;
+  /** Bytes held by the detectors in `detectors`. */
+  private bytes = 0;
 
   constructor(
     private readonly config: ExtractionConfig,
     private readonly onAlert: (a: Alert) => void,
     private readonly options: ExtractionMonitorOptions = {},
   ) {
-    this.maxClients = options.maxClients ?? 1000;
+    this.maxClients = options.maxClients ?? 10_000;
+    this.maxMemoryBytes = options.maxMemoryBytes ?? 256 * 1024 * 1024;
     this.now = options.now ?? (() => new Date());
   }
 
@@ -66,20 +72,27 @@ export class ExtractionMonitor {
     const key = keyOf(principalId, model);
     if (this.alarms.has(key)) return;
     let detector = this.detectors.get(key);
-    if (detector === undefined || detector.dims !== rowSize) {
+    if (detector !== undefined) {
+      // Re-inserted below, so the map's order is least recently seen first.
+      this.drop(key, detector);
+      if (detector.dims !== rowSize) detector = undefined;
+    }
+    if (detector === undefined) {
       detector = new PradaDetector(rowSize, {
         threshold: this.config.threshold,
         minQueries: this.config.minQueries,
         maxGrowingSetPerClass: this.options.maxGrowingSetPerClass ?? PRADA_DEFAULTS.maxGrowingSetPerClass,
         window: this.options.window ?? PRADA_DEFAULTS.window,
       });
-    } else {
-      // Re-insert so the map's order is least recently seen first.
-      this.detectors.delete(key);
+    }
+    const alarmed = detector.observeBatch(rows, labels);
+    if (alarmed) {
+      this.alarm(key, principalId, model, detector);
+      return;
     }
     this.detectors.set(key, detector);
-    this.evict();
-    if (detector.observeBatch(rows, labels)) this.alarm(key, principalId, model, detector);
+    this.bytes += detector.memoryBytes();
+    this.evict(key);
   }
 
   status(principalId: string, model: string): ExtractionStatus {
@@ -102,10 +115,21 @@ export class ExtractionMonitor {
     return this.detectors.size;
   }
 
-  private evict(): void {
-    while (this.detectors.size > this.maxClients) {
-      const oldest = this.detectors.keys().next().value as string;
-      this.detectors.delete(oldest);
+  /** Bytes the detectors hold together. */
+  get memoryBytes(): number {
+    return this.bytes;
+  }
+
+  private drop(key: string, detector: PradaDetector): void {
+    this.detectors.delete(key);
+    this.bytes -= detector.memoryBytes();
+  }
+
+  /** Drops least recently seen detectors (never `keep`, the one just fed) until within both limits. */
+  private evict(keep: string): void {
+    for (const [key, detector] of this.detectors) {
+      if (this.detectors.size <= this.maxClients && this.bytes <= this.maxMemoryBytes) break;
+      if (key !== keep) this.drop(key, detector);
     }
   }
 
@@ -133,9 +157,8 @@ export class ExtractionMonitor {
         action,
       },
     };
+    // The status is decided; the detector (already out of the map) is no longer needed.
     this.alarms.set(key, { status: STATUS_OF[action], alert });
-    // The status is decided; the detector is no longer needed.
-    this.detectors.delete(key);
     try {
       this.onAlert(alert);
     } catch (error) {

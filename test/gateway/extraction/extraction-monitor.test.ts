@@ -97,6 +97,24 @@ describe('ExtractionMonitor', () => {
     assert.equal(monitor.inspect('a', 'cnn').detector?.queries, 10);
   });
 
+  test('detectors stay within maxMemoryBytes: older clients are dropped, the current one kept', () => {
+    const monitor = new ExtractionMonitor(config(), () => {}, { maxMemoryBytes: 500_000 });
+    const few = naturalStream(20, 3);
+    send(monitor, 'a', 'cnn', few, 20);
+    const one = monitor.memoryBytes;
+    // A window of 5000 distances (2 × 40 KB) plus growing sets of 784-value rows.
+    assert.ok(one > 80_000 && one <= 500_000, `${one} bytes`);
+    send(monitor, 'b', 'cnn', few, 20);
+    send(monitor, 'c', 'cnn', few, 20);
+    assert.ok(monitor.memoryBytes <= 500_000, `${monitor.memoryBytes} bytes`);
+    assert.equal(monitor.inspect('a', 'cnn').detector, null);
+    assert.equal(monitor.inspect('c', 'cnn').detector?.memoryBytes, one);
+    assert.equal(
+      monitor.memoryBytes,
+      ['a', 'b', 'c'].reduce((sum, who) => sum + (monitor.inspect(who, 'cnn').detector?.memoryBytes ?? 0), 0),
+    );
+  });
+
   test('a failing alert sink does not make observe throw; the action still applies and a warning says why', async () => {
     const monitor = new ExtractionMonitor(config({ action: 'block' }), () => {
       throw new Error('disk full');
