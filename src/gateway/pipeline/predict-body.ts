@@ -103,7 +103,7 @@ function readFlatRows(inputs: unknown[], shape: unknown, served: ServedModel): P
 function readRecords(inputs: unknown[], served: ServedModel): PredictInputs {
   const records = served.records;
   if (!records) throw invalid([{ path: 'inputs', message: 'this model takes numeric inputs, not records' }]);
-  const result = validateInput(records.schema, inputs);
+  const result = validateInput(records.schema, inputs, { root: 'inputs' });
   if (!result.ok) throw invalid(result.issues, result.omitted);
   if (result.kind !== 'tabular') throw invalid([{ path: 'inputs', message: 'expected records' }]);
   const encoded = encodeTabularFeatures(records.tabular, result.records);

@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { initRuntime, tf } from '../../src/core/runtime.js';
+import { recordAlert } from '../../src/gateway/alerts.js';
+import { AuditLog } from '../../src/gateway/audit/audit-log.js';
+import { parseGatewayConfig } from '../../src/gateway/config.js';
+import { startGateway } from '../../src/gateway/server.js';
+import { buildSmallCnn } from '../../src/models/builders.js';
+import { HttpModel } from '../../src/models/http-model.js';
+import { loadOnnxModel, type OnnxModel } from '../../src/models/onnx-model.js';
+import { loadTfjsModel, saveTfjsModel } from '../../src/models/tfjs-model.js';
+import { CNN_PATH, createKeys, type GatewayFixture, gatewayFixture, testImages } from '../helpers/gateway-fixture.js';
+
+const PREDICT = '/v1/models/cnn/predict';
+
+let gw: GatewayFixture;
+let cnn: OnnxModel;
+let images: Awaited<ReturnType<typeof testImages>>;
+/** The in-process model's probabilities on the first 8 test images. */
+let expected: Float32Array;
+
+before(async () => {
+  await initRuntime();
+  gw = await gatewayFixture();
+  cnn = await loadOnnxModel(CNN_PATH);
+  images = await testImages(8);
+  const x = tf.tensor(images.flat.flat(), [8, 28, 28, 1]);
+  const scores = await cnn.predictScores(x);
+  expected = (await scores.data()) as Float32Array;
+  tf.dispose([x, scores]);
+});
+
+after(async () => {
+  await gw.close();
+  await cnn.dispose();
+});
+
+function post(key: string, payload: unknown) {
+  return gw.app.inject({ method: 'POST', url: PREDICT, headers: gw.auth(key), payload: payload as object });
+}
+
+function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if ((row[j] as number) > (row[best] as number)) best = j;
+  return best;
+}
+
+describe('POST /v1/models/:name/predict', () => {
+  it('answers nested [n, 28, 28, 1] arrays with the in-process model’s labels and probabilities', async () => {
+    const res = await post('full', { inputs: images.nested.slice(0, 4) });
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.equal(body.model, 'cnn');
+    assert.equal(body.requestId, res.headers['x-request-id']);
+    assert.equal(body.scores.length, 4);
+    for (let i = 0; i < 4; i++) {
+      const want = expected.subarray(i * 10, (i + 1) * 10);
+      assert.equal(body.labels[i], argmax(want));
+      for (let j = 0; j < 10; j++) assert.ok(Math.abs(body.scores[i][j] - (want[j] as number)) < 1e-6);
+    }
+    // The bundled CNN gets most of these right: the answer is a real prediction, not a constant.
+    const correct = body.labels.filter((l: number, i: number) => l === images.labels[i]).length;
+    assert.ok(correct >= 3, `only ${correct} of 4 correct`);
+  });
+
+  it('speaks the HttpModel protocol (flat rows + shape) with the same answer as nested arrays', async () => {
+    const flat = await post('full', { inputs: images.flat.slice(0, 4), shape: [4, 28, 28, 1] });
+    const nested = await post('full', { inputs: images.nested.slice(0, 4) });
+    assert.equal(flat.statusCode, 200);
+    assert.deepEqual(flat.json().scores, nested.json().scores);
+    assert.deepEqual(flat.json().labels, nested.json().labels);
+  });
+
+  it('shapes the output per tier: top-k keeps 3 scores, rounded keeps 2 decimals, label drops scores', async () => {
+    const payload = { inputs: images.flat, shape: [8, 28, 28, 1] };
+    const full = (await post('full', payload)).json();
+    const top = (await post('top', payload)).json();
+    const rounded = (await post('rounded', payload)).json();
+    const label = (await post('label', payload)).json();
+    for (let i = 0; i < 8; i++) {
+      const kept = top.scores[i].filter((v: number) => v > 0);
+      assert.equal(kept.length, 3);
+      const largest = [...full.scores[i]].sort((a: number, b: number) => b - a).slice(0, 3);
+      assert.deepEqual(
+        [...kept].sort((a: number, b: number) => b - a),
+        largest,
+      );
+      for (const v of rounded.scores[i]) assert.equal(Math.round(v * 100) / 100, v, `${v} has more than 2 decimals`);
+      assert.ok(JSON.stringify(rounded.scores[i]).length < 60, 'rounded scores print short');
+    }
+    assert.deepEqual(top.labels, full.labels);
+    assert.deepEqual(label.labels, full.labels);
+    assert.equal(label.scores, undefined);
+  });
+
+  it('answers a key whose tier is not configured with labels only (fail closed)', async () => {
+    const res = await post('gold', { inputs: images.flat.slice(0, 2), shape: [2, 28, 28, 1] });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().scores, undefined);
+    assert.equal(res.json().labels.length, 2);
+  });
+
+  it('records every request in the audit log before answering, with the decisions of each stage', async () => {
+    const res = await post('top', { inputs: images.flat.slice(0, 2), shape: [2, 28, 28, 1] });
+    const requestId = res.json().requestId;
+    const audit = new AuditLog(gw.services.db);
+    const entry = audit.list({ limit: 50 }).find((e) => e.requestId === requestId);
+    assert.ok(entry, 'the 200 is in the audit log');
+    assert.equal(entry.status, 200);
+    assert.equal(entry.keyId, gw.keyIds.top);
+    assert.equal(entry.model, 'cnn');
+    assert.equal(entry.route, '/v1/models/:name/predict');
+    assert.match(entry.inputDigest ?? '', /^[0-9a-f]{64}$/);
+    assert.deepEqual(entry.outputSummary, { rows: 2, labels: res.json().labels });
+    assert.deepEqual(
+      entry.decisions.map((d) => `${d.stage}:${d.outcome}`),
+      ['auth:allowed', 'limits:allowed', 'validation:passed', 'model:served', 'output:top-3'],
+    );
+    assert.equal(audit.verify().ok, true);
+  });
+});
+
+describe('GET /v1/models', () => {
+  it('lists only the models the key may list, with the caller’s output mode and no file path', async () => {
+    const full = await gw.app.inject({ method: 'GET', url: '/v1/models', headers: gw.auth('full') });
+    assert.equal(full.statusCode, 200);
+    assert.deepEqual(full.json().models, [
+      {
+        name: 'cnn',
+        inputShape: [28, 28, 1],
+        inputRange: [0, 1],
+        numClasses: 10,
+        inputs: ['tensor'],
+        output: { mode: 'full' },
+      },
+    ]);
+    assert.ok(!full.body.includes('fixtures') && !full.body.includes('.onnx'));
+    const label = await gw.app.inject({ method: 'GET', url: '/v1/models', headers: gw.auth('label') });
+    assert.deepEqual(label.json().models[0].output, { mode: 'label' });
+    const top = await gw.app.inject({ method: 'GET', url: '/v1/models', headers: gw.auth('top') });
+    assert.deepEqual(top.json().models[0].output, { mode: 'top-k', k: 3 });
+    const other = await gw.app.inject({ method: 'GET', url: '/v1/models', headers: gw.auth('other-model') });
+    assert.deepEqual(other.json().models, []);
+    const none = await gw.app.inject({ method: 'GET', url: '/v1/models' });
+    assert.equal(none.statusCode, 401);
+  });
+});
+
+describe('operations endpoints', () => {
+  it('GET /healthz needs no key', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/healthz' });
+    assert.equal(res.statusCode, 200);
+    assert.deepEqual(res.json(), { status: 'ok' });
+  });
+
+  it('GET /readyz reports each component as ok or not-ready, and 503 when one is down', async () => {
+    const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 200);
+    assert.deepEqual(ready.json(), { status: 'ok', checks: { models: 'ok', store: 'ok' } });
+    const down = await gatewayFixture({}, { keys: [], services: { redisReady: async () => false } });
+    try {
+      const res = await down.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(res.statusCode, 503);
+      assert.deepEqual(res.json(), { status: 'not-ready', checks: { models: 'ok', store: 'ok', redis: 'not-ready' } });
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('GET /metrics counts requests by route and status, rejections by stage, and never names a key', async () => {
+    await gw.app.inject({ method: 'POST', url: PREDICT, payload: {} });
+    const res = await gw.app.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(res.statusCode, 200);
+    assert.match(res.headers['content-type'] as string, /text\/plain/);
+    assert.match(
+      res.body,
+      /aegis_gateway_requests_total\{route="\/v1\/models\/:name\/predict",method="POST",status="200"\} \d+/,
+    );
+    assert.match(res.body, /aegis_gateway_rejections_total\{stage="auth",code="unauthorized"\} [1-9]/);
+    assert.match(
+      res.body,
+      /aegis_gateway_request_duration_seconds_bucket\{le="0.005",route="\/v1\/models\/:name\/predict"\}/,
+    );
+    assert.match(res.body, /aegis_gateway_examples_total\{model="cnn"\} [1-9]/);
+    for (const id of Object.values(gw.keyIds)) assert.ok(!res.body.includes(id), 'a key id is a metric label');
+    assert.ok(!res.body.includes('x-request-id'));
+  });
+});
+
+describe('GET /v1/monitoring/:name', () => {
+  it('returns the model’s monitor report and recent alerts to a key with the monitor scope', async () => {
+    recordAlert(gw.services.db, {
+      time: new Date().toISOString(),
+      source: 'drift/ks',
+      model: 'cnn',
+      keyId: null,
+      severity: 'warning',
+      message: 'input drift',
+      detail: { statistic: 0.4 },
+    });
+    const res = await gw.app.inject({ method: 'GET', url: '/v1/monitoring/cnn', headers: gw.auth('full') });
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.equal(body.model, 'cnn');
+    assert.equal(body.monitoring.model, 'cnn');
+    assert.ok(body.monitoring.examplesSeen > 0, 'the monitor saw the served examples');
+    assert.equal(body.alerts[0].source, 'drift/ks');
+  });
+
+  it('refuses a key without the monitor scope (403) and an unknown model to a covering key (404)', async () => {
+    const top = await gw.app.inject({ method: 'GET', url: '/v1/monitoring/cnn', headers: gw.auth('top') });
+    assert.equal(top.statusCode, 403);
+    const missing = await gw.app.inject({ method: 'GET', url: '/v1/monitoring/nope', headers: gw.auth('full') });
+    assert.equal(missing.statusCode, 404);
+  });
+});
+
+describe('serving', () => {
+  it('serves a saved tfjs model directory next to an ONNX file, each with its own input shape', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aegis-serve-tfjs-'));
+    try {
+      const net = buildSmallCnn({ inputShape: [12, 12, 1], numClasses: 3, seed: 1 });
+      await saveTfjsModel(net, join(dir, 'small'), { classNames: ['a', 'b', 'c'] });
+      net.dispose();
+      const local = await loadTfjsModel(join(dir, 'small'));
+      const small = await gatewayFixture(
+        { models: { cnn: { path: CNN_PATH }, small: { path: join(dir, 'small') } } },
+        { keys: [{ name: 'k', scopes: [{ model: '*', actions: ['predict', 'list'] }] }] },
+      );
+      try {
+        const rows = [Array.from({ length: 144 }, (_, i) => (i % 7) / 7)];
+        const res = await small.app.inject({
+          method: 'POST',
+          url: '/v1/models/small/predict',
+          headers: small.auth('k'),
+          payload: { inputs: rows, shape: [1, 12, 12, 1] },
+        });
+        assert.equal(res.statusCode, 200);
+        const x = tf.tensor(rows.flat(), [1, 12, 12, 1]);
+        const scores = await local.predictScores(x);
+        const want = (await scores.data()) as Float32Array;
+        tf.dispose([x, scores]);
+        res.json().scores[0].forEach((v: number, j: number) => assert.ok(Math.abs(v - (want[j] as number)) < 1e-5));
+        const list = await small.app.inject({ method: 'GET', url: '/v1/models', headers: small.auth('k') });
+        assert.deepEqual(
+          list
+            .json()
+            .models.map((m: { name: string; inputShape: number[]; classNames?: string[] }) => [
+              m.name,
+              m.inputShape,
+              m.classNames,
+            ]),
+          [
+            ['cnn', [28, 28, 1], undefined],
+            ['small', [12, 12, 1], ['a', 'b', 'c']],
+          ],
+        );
+      } finally {
+        local.dispose();
+        await small.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('listens on port 0, and an Aegis HttpModel pointed at it predicts what the model predicts in-process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aegis-serve-http-'));
+    const { keys } = createKeys(dir, [{ name: 'attacker', scopes: [{ model: 'cnn', actions: ['predict'] }] }]);
+    const config = parseGatewayConfig({ server: { port: 0 }, dataDir: dir, models: { cnn: { path: CNN_PATH } } });
+    const running = await startGateway(config);
+    try {
+      assert.match(running.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const remote = new HttpModel({
+        url: `${running.url}/v1/models/cnn/predict`,
+        access: 'scores',
+        inputShape: [28, 28, 1],
+        numClasses: 10,
+        maxBatch: 3,
+        headers: { authorization: `Bearer ${keys.attacker}` },
+      });
+      const x = tf.tensor(images.flat.flat(), [8, 28, 28, 1]);
+      const labels = await remote.predictLabels(x);
+      const scores = await remote.predictScores(x);
+      const got = (await scores.data()) as Float32Array;
+      tf.dispose([x, scores]);
+      assert.deepEqual(
+        Array.from(labels),
+        Array.from({ length: 8 }, (_, i) => argmax(expected.subarray(i * 10, i * 10 + 10))),
+      );
+      for (let i = 0; i < got.length; i++) assert.ok(Math.abs((got[i] as number) - (expected[i] as number)) < 1e-6);
+      assert.equal(remote.queries, 16);
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
