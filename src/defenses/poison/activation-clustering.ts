@@ -15,6 +15,10 @@
  * threshold (0.35 against ICA's 0.15).
  * Scores: rows of a class's smaller cluster get max(0, silhouette) × (1 − relative size), others
  * 0 — a class-level suspicion, so a defender can rank classes and rows on one scale.
+ *
+ * The paper's third criterion, exclusionary reclassification ('reclassification'), retrains the
+ * model without each cluster; it needs a training recipe, so it runs asynchronously in
+ * exclusionary-reclassification.ts (detectPoison calls it) and this synchronous detector refuses it.
  */
 import { AegisInputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
@@ -30,8 +34,12 @@ export const ACTIVATION_CLUSTERING_CITATION =
 /** Silhouette thresholds by reduction: whitening (ICA) lowers every class's silhouette. */
 export const DEFAULT_SILHOUETTE_THRESHOLD: Readonly<Record<'ica' | 'pca', number>> = { pca: 0.35, ica: 0.15 };
 
-export const CLUSTER_CRITERIA = ['size', 'silhouette', 'both', 'either'] as const;
+export const CLUSTER_CRITERIA = ['size', 'silhouette', 'both', 'either', 'reclassification'] as const;
 export type ClusterCriterion = (typeof CLUSTER_CRITERIA)[number];
+
+/** Which classes exclusionary reclassification examines (each costs two retrainings). */
+export const RECLASSIFY_SCOPES = ['all', 'separated'] as const;
+export type ReclassifyScope = (typeof RECLASSIFY_SCOPES)[number];
 
 export interface ActivationClusteringOptions {
   /** Dimensions after reduction. Default 10 (the paper's). */
@@ -42,8 +50,18 @@ export interface ActivationClusteringOptions {
   sizeThreshold?: number;
   /** Mean silhouette above this → poisoned by the silhouette criterion. Default 0.35 with PCA, 0.15 with ICA. */
   silhouetteThreshold?: number;
-  /** How the two criteria combine. Default 'both'. */
+  /**
+   * How the two criteria combine. Default 'both'. 'reclassification': the paper's exclusionary
+   * reclassification decides instead (needs a training recipe: detectPoison, not detect()).
+   */
   criterion?: ClusterCriterion;
+  /** Reclassification: a cluster is legitimate when l/p > T (the paper's ratio test). Default 1. */
+  reclassificationThreshold?: number;
+  /**
+   * Reclassification: 'all' classes (default; 2 retrainings each) or only those whose split is
+   * 'separated' (silhouette above the silhouette threshold).
+   */
+  reclassify?: ReclassifyScope;
 }
 
 /** What the clustering found in one class. */
@@ -56,17 +74,23 @@ export interface ClassClustering {
   poisoned: boolean;
   /** Indices (into the whole set) of the smaller cluster. */
   smallerCluster: Int32Array;
+  /** Indices of the other cluster (the whole class when it was not split). */
+  largerCluster: Int32Array;
 }
 
-interface Resolved {
+export interface ResolvedClusteringOptions {
   components: number;
   reduction: 'ica' | 'pca';
   sizeThreshold: number;
   silhouetteThreshold: number;
   criterion: ClusterCriterion;
+  reclassificationThreshold: number;
+  reclassify: ReclassifyScope;
 }
+type Resolved = ResolvedClusteringOptions;
 
-function resolve(o: ActivationClusteringOptions): Resolved {
+/** Options with their defaults, checked (AegisInputError on a bad value). */
+export function resolveClusteringOptions(o: ActivationClusteringOptions): Resolved {
   const reduction = o.reduction ?? 'pca';
   const r: Resolved = {
     components: o.components ?? 10,
@@ -74,6 +98,8 @@ function resolve(o: ActivationClusteringOptions): Resolved {
     sizeThreshold: o.sizeThreshold ?? 0.35,
     silhouetteThreshold: o.silhouetteThreshold ?? DEFAULT_SILHOUETTE_THRESHOLD[reduction] ?? 0.35,
     criterion: o.criterion ?? 'both',
+    reclassificationThreshold: o.reclassificationThreshold ?? 1,
+    reclassify: o.reclassify ?? 'all',
   };
   const who = 'activation clustering';
   if (!Number.isInteger(r.components) || r.components < 1) {
@@ -91,6 +117,16 @@ function resolve(o: ActivationClusteringOptions): Resolved {
   if (!(CLUSTER_CRITERIA as readonly string[]).includes(r.criterion)) {
     throw new AegisInputError(`${who}: criterion must be one of ${CLUSTER_CRITERIA.join(', ')}, got '${r.criterion}'`);
   }
+  if (!(Number.isFinite(r.reclassificationThreshold) && r.reclassificationThreshold > 0)) {
+    throw new AegisInputError(
+      `${who}: reclassification threshold T must be a positive number, got ${r.reclassificationThreshold}`,
+    );
+  }
+  if (!(RECLASSIFY_SCOPES as readonly string[]).includes(r.reclassify)) {
+    throw new AegisInputError(
+      `${who}: reclassify must be one of ${RECLASSIFY_SCOPES.join(', ')}, got '${r.reclassify}'`,
+    );
+  }
   return r;
 }
 
@@ -100,7 +136,8 @@ function judge(relativeSize: number, silhouette: number, o: Resolved): boolean {
   if (o.criterion === 'size') return small;
   if (o.criterion === 'silhouette') return separated;
   if (o.criterion === 'both') return small && separated;
-  return small || separated;
+  if (o.criterion === 'either') return small || separated;
+  return false; // 'reclassification' is judged after retraining (exclusionary-reclassification.ts)
 }
 
 /** Reduce, 2-means and judge every class (classes with fewer than 4 rows are left alone). */
@@ -109,7 +146,7 @@ export function clusterClasses(
   options: ActivationClusteringOptions = {},
 ): ClassClustering[] {
   checkDetectionInput(input, 'activation clustering');
-  const o = resolve(options);
+  const o = resolveClusteringOptions(options);
   const rng = new Rng(input.seed);
   const out: ClassClustering[] = [];
   rowsByClass(input.labels, input.numClasses).forEach((rows, label) => {
@@ -121,6 +158,7 @@ export function clusterClasses(
       silhouette: 0,
       poisoned: false,
       smallerCluster: new Int32Array(0),
+      largerCluster: rows,
     };
     if (m < 4) {
       out.push(empty);
@@ -145,6 +183,7 @@ export function clusterClasses(
     const relativeSize = (km.sizes[smaller] as number) / m;
     const silhouette = meanSilhouette(reduced.points, m, reduced.dim, km.assignment, 2, rng);
     const smallerCluster = rows.filter((_, r) => km.assignment[r] === smaller);
+    const largerCluster = rows.filter((_, r) => km.assignment[r] !== smaller);
     out.push({
       label,
       rows: m,
@@ -152,17 +191,23 @@ export function clusterClasses(
       silhouette,
       poisoned: judge(relativeSize, silhouette, o),
       smallerCluster,
+      largerCluster,
     });
   });
   return out;
 }
 
 export function activationClustering(options: ActivationClusteringOptions = {}): PoisonDetector {
-  resolve(options); // bad options fail when the detector is made, not on first use
+  const resolved = resolveClusteringOptions(options); // bad options fail when the detector is made, not on first use
   return {
     name: 'activation-clustering',
     citation: ACTIVATION_CLUSTERING_CITATION,
     detect(input: PoisonDetectionInput): PoisonDetectionResult {
+      if (resolved.criterion === 'reclassification') {
+        throw new AegisInputError(
+          "activation clustering: criterion 'reclassification' retrains the model and needs the training data and recipe; run it through detectPoison (or clusterWithReclassification)",
+        );
+      }
       const classes = clusterClasses(input, options);
       const n = input.labels.length;
       const scores = new Float32Array(n);

@@ -13,6 +13,7 @@ import { type Activations, penultimateActivations } from './activations.js';
 import { crossValidatedProbabilities } from './cross-validation.js';
 import { expectedFraction } from './detection-input.js';
 import { evaluateDetection } from './evaluate-detection.js';
+import { clusterWithReclassification } from './exclusionary-reclassification.js';
 import { inputFeatures } from './input-features.js';
 import type { DetectionMetrics, PoisonDetectionResult } from './poison-detector.js';
 import { createPoisonDetector, type PoisonDetectorOptions, parsePoisonDetectors } from './registry.js';
@@ -33,6 +34,11 @@ export interface DetectPoisonOptions {
   trainVictim?: VictimTrainer;
   /** Cross-validation folds. Default 4. */
   folds?: number;
+  /**
+   * The recipe of activation clustering's exclusionary-reclassification models (criterion
+   * 'reclassification'), e.g. the victim's with fewer epochs. Default `trainVictim`.
+   */
+  reclassificationTrainer?: VictimTrainer;
   /** Progress messages (what is being computed). */
   onProgress?: (message: string) => void;
 }
@@ -88,15 +94,30 @@ export async function detectPoison(o: DetectPoisonOptions): Promise<PoisonDetect
     ...(o.expectedPoisonFraction !== undefined ? { expectedPoisonFraction: o.expectedPoisonFraction } : {}),
     seed: o.seed,
   };
-  return detectors.map((detector, i) => {
+  const ac = o.detectorOptions?.activationClustering;
+  const runs: PoisonDetectionRun[] = [];
+  for (const [i, detector] of detectors.entries()) {
     o.onProgress?.(detector.name);
     const start = performance.now();
     const labels = names[i] === 'label-consistency';
-    const result = detector.detect(labels ? { ...input, ...labelFeatures } : input);
+    let result: PoisonDetectionResult;
+    if (names[i] === 'activation-clustering' && ac?.criterion === 'reclassification') {
+      const trainModel = o.reclassificationTrainer ?? o.trainVictim;
+      if (!trainModel) {
+        throw new AegisInputError(
+          'activation clustering with exclusionary reclassification needs a training recipe to retrain without each cluster',
+        );
+      }
+      const context = { train: o.train, trainModel, ...(o.onProgress ? { onProgress: o.onProgress } : {}) };
+      result = (await clusterWithReclassification(input, context, ac)).result;
+    } else {
+      result = detector.detect(labels ? { ...input, ...labelFeatures } : input);
+    }
     if (result.scores.length !== n)
       throw new Error(`${detector.name} returned ${result.scores.length} scores for ${n} rows`);
-    return { ...result, seconds: since(start) + activationSeconds + (labels ? extraSeconds : 0) };
-  });
+    runs.push({ ...result, seconds: since(start) + activationSeconds + (labels ? extraSeconds : 0) });
+  }
+  return runs;
 }
 
 export interface PoisonDefenseOptions {
@@ -112,6 +133,8 @@ export interface PoisonDefenseOptions {
   detectorOptions?: PoisonDetectorOptions;
   /** Cross-validation folds for label consistency. Default 4. */
   folds?: number;
+  /** Recipe of exclusionary reclassification's models (activation clustering). Default `trainVictim`. */
+  reclassificationTrainer?: VictimTrainer;
   onProgress?: (message: string) => void;
 }
 
@@ -146,6 +169,7 @@ export async function defendAgainstPoison(o: PoisonDefenseOptions): Promise<Pois
       detectorOptions: o.detectorOptions,
       trainVictim: o.trainVictim,
       folds: o.folds,
+      ...(o.reclassificationTrainer ? { reclassificationTrainer: o.reclassificationTrainer } : {}),
       onProgress: o.onProgress,
     });
   } finally {
