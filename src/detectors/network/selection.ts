@@ -1,0 +1,105 @@
+/**
+ * Model selection without the test set. NSL-KDD's test files hold attack types absent from
+ * training, so an ordinary validation split (same attack types) cannot tell which design copes
+ * with new attacks. The leave-attacks-out split imitates that inside the TRAINING file: within
+ * each attack category, the attack names at even frequency ranks (2nd, 4th, … most frequent;
+ * ties by name) are held out entirely, and validation = those rows + a stratified share of the
+ * rest; the detector is trained on what remains. A design is then chosen by its balanced accuracy
+ * ((TPR + TNR) / 2, independent of the class mix) and ROC AUC on that validation set — the test
+ * files are read once, for the chosen design.
+ */
+import { AegisInputError } from '../../core/errors.js';
+import { binaryMetrics, rocAuc } from '../metrics.js';
+import type { NidsDetector } from './nids-detector.js';
+import { stratifiedSplit } from './nids-detector.js';
+import { type FlowTable, isAttack, takeRows } from './read-flows.js';
+
+export interface LeaveAttacksOut {
+  train: FlowTable;
+  validation: FlowTable;
+  /** Attack names held out of training (all their rows are in validation). */
+  heldOut: string[];
+  /** Rows of validation that belong to held-out names. */
+  novelRows: number;
+}
+
+/** Attack names (raw labels) to hold out: even frequency ranks within each category. */
+export function heldOutAttackNames(table: FlowTable): string[] {
+  const counts = new Map<string, { category: string; n: number }>();
+  table.labels.forEach((label, i) => {
+    const category = table.classes[i];
+    if (category === undefined || category === table.layout.normalClass) return;
+    const entry = counts.get(label) ?? { category, n: 0 };
+    entry.n++;
+    counts.set(label, entry);
+  });
+  const byCategory = new Map<string, [string, number][]>();
+  for (const [name, { category, n }] of counts) {
+    const list = byCategory.get(category) ?? [];
+    list.push([name, n]);
+    byCategory.set(category, list);
+  }
+  const out: string[] = [];
+  for (const list of byCategory.values()) {
+    list.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    list.forEach(([name], rank) => {
+      if (rank % 2 === 1) out.push(name);
+    });
+  }
+  return out.sort();
+}
+
+export function leaveAttacksOut(table: FlowTable, fraction: number, seed: number): LeaveAttacksOut {
+  if (!table.labelled) throw new AegisInputError(`${table.source}: selection needs labelled flows`);
+  const heldOut = heldOutAttackNames(table);
+  const held = new Set(heldOut);
+  const novel: number[] = [];
+  const known: number[] = [];
+  table.labels.forEach((l, i) => {
+    (held.has(l) ? novel : known).push(i);
+  });
+  const knownTable = takeRows(table, known);
+  const [fit, val] = stratifiedSplit(
+    knownTable.labels.map((l) => l),
+    fraction,
+    seed,
+  );
+  const train = takeRows(knownTable, fit);
+  const validationIdx = [...Array.from(val, (i) => known[i] as number), ...novel];
+  return { train, validation: takeRows(table, validationIdx), heldOut, novelRows: novel.length };
+}
+
+export interface SelectionFigures {
+  balancedAccuracy: number;
+  accuracy: number;
+  auc: number;
+  recall: number;
+  /** Recall on the held-out (never trained on) attack names alone. */
+  novelRecall: number;
+  falsePositiveRate: number;
+}
+
+/** Figures of a detector on a leave-attacks-out validation set. */
+export function selectionFigures(detector: NidsDetector, split: LeaveAttacksOut): SelectionFigures {
+  const v = split.validation;
+  const scores = detector.scoreTable(v);
+  const truth = isAttack(v);
+  const m = binaryMetrics(truth, scores.attack);
+  const held = new Set(split.heldOut);
+  let novel = 0;
+  let caught = 0;
+  v.labels.forEach((l, i) => {
+    if (held.has(l)) {
+      novel++;
+      caught += scores.attack[i] as number;
+    }
+  });
+  return {
+    balancedAccuracy: (m.recall + 1 - m.falsePositiveRate) / 2,
+    accuracy: m.accuracy,
+    auc: rocAuc(scores.combined, truth),
+    recall: m.recall,
+    novelRecall: novel ? caught / novel : 0,
+    falsePositiveRate: m.falsePositiveRate,
+  };
+}
