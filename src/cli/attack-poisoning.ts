@@ -33,7 +33,13 @@ import { buildReport, datasetSummary } from '../report/build-report.js';
 import { loadDataSpec, loadTextSpec, parseDataSpec } from './data-spec.js';
 import { emitReport } from './emit-report.js';
 import { parseNonNegativeInt, parseNumberList, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
-import { poisonDefenseHook } from './poisoning-defenses.js';
+import {
+  addClusteringOptions,
+  type ClusteringFlags,
+  parseClusteringFlags,
+  parseReclassificationEpochs,
+  poisonDefenseHook,
+} from './poisoning-defenses.js';
 import { createProgress } from './progress.js';
 
 export const POISONING_ATTACKS = ['badnets', 'label-flip', 'feature-collision'] as const;
@@ -42,7 +48,7 @@ export type PoisoningAttackName = (typeof POISONING_ATTACKS)[number];
 /** Keywords whose test split is the natural test set for their training split. */
 const SPLIT_KEYWORDS = ['bundled', 'fashion-mnist', 'fashion-mnist-full'];
 
-interface PoisoningFlags {
+interface PoisoningFlags extends ClusteringFlags {
   attack: string;
   data: string;
   test?: string;
@@ -171,6 +177,8 @@ function defaultArch(data: LoadedData): Architecture {
 interface Setup {
   attack: PoisoningAttack;
   trainVictim: VictimTrainer;
+  /** The same recipe with another epoch count (exclusionary reclassification's models). */
+  withEpochs: (epochs: number) => VictimTrainer;
   /** Set when the victim fine-tunes a pretrained network (feature collision). */
   extractorNote?: string;
   /** Frees what the setup holds (the pretrained network). */
@@ -190,13 +198,18 @@ async function setUp(
     return {
       attack: badNets({ targetClass, trigger: triggerFor(flags, data.train), inputRange: recipe.inputRange }),
       trainVictim: architectureVictim(arch, recipe),
+      withEpochs: (epochs) => architectureVictim(arch, { ...recipe, epochs }),
     };
   }
   if (name === 'label-flip') {
     const attack = flags.pairs
       ? labelFlip({ mode: 'targeted', pairs: parseFlipPairs(flags.pairs) })
       : labelFlip({ mode: 'random' });
-    return { attack, trainVictim: architectureVictim(arch, recipe) };
+    return {
+      attack,
+      trainVictim: architectureVictim(arch, recipe),
+      withEpochs: (epochs) => architectureVictim(arch, { ...recipe, epochs }),
+    };
   }
   if (data.text) throw new AegisInputError('feature collision needs image (or numeric) data, not text');
   // The public pretrained network: trained on clean data (--pretrain-data, default the training data).
@@ -226,6 +239,7 @@ async function setUp(
       inputRange: recipe.inputRange,
     }),
     trainVictim: transferVictim(extractor, recipe),
+    withEpochs: (epochs) => transferVictim(extractor, { ...recipe, epochs }),
     dispose: () => model.dispose(),
     extractorNote: `feature extractor: ${arch} pretrained on ${pretrainData.name} (${pretrainEpochs} epochs), layer ${extractor.layerName} (${extractor.dim} features)`,
   };
@@ -239,7 +253,7 @@ function reportDataset(train: PoisonableData, hashBits: number) {
 }
 
 export function registerPoisoningCommand(attack: Command): void {
-  attack
+  const command = attack
     .command('poisoning')
     .description(
       'data poisoning: label flipping, BadNets backdoors (image patch, tabular values, text phrase), feature collision; trains the victim per poison fraction',
@@ -281,66 +295,75 @@ export function registerPoisoningCommand(attack: Command): void {
     .option('--seed <n>', 'random seed', '0')
     .option('--out <dir>', 'write report.json and report.html here')
     .option('--json', 'print the JSON report to stdout')
-    .option('--quiet', 'no progress bars')
-    .action(async (flags: PoisoningFlags) => {
-      const name = parsePoisoningAttack(flags.attack);
-      const seed = parseInteger('--seed', flags.seed);
-      const fractions = checkFractions(parseNumberList('--fractions', flags.fractions));
-      const epochs = parsePositiveInt('--epochs', flags.epochs);
-      const hashBits = parsePositiveInt('--hash-bits', flags.hashBits);
-      const backend = await initRuntime();
-      const data = await loadData(flags, seed);
-      const vectorizer = data.text ? hashingVectorizer({ bits: hashBits }) : undefined;
-      const recipe = {
-        epochs,
-        ...(flags.batchSize !== undefined ? { batchSize: parsePositiveInt('--batch-size', flags.batchSize) } : {}),
-        ...(flags.learningRate !== undefined
-          ? { learningRate: parsePositiveNumber('--learning-rate', flags.learningRate) }
-          : data.text
-            ? { learningRate: 0.05 }
+    .option('--quiet', 'no progress bars');
+  addClusteringOptions(command).action(async (flags: PoisoningFlags) => {
+    const name = parsePoisoningAttack(flags.attack);
+    const seed = parseInteger('--seed', flags.seed);
+    const fractions = checkFractions(parseNumberList('--fractions', flags.fractions));
+    const epochs = parsePositiveInt('--epochs', flags.epochs);
+    const hashBits = parsePositiveInt('--hash-bits', flags.hashBits);
+    const backend = await initRuntime();
+    const data = await loadData(flags, seed);
+    const vectorizer = data.text ? hashingVectorizer({ bits: hashBits }) : undefined;
+    const recipe = {
+      epochs,
+      ...(flags.batchSize !== undefined ? { batchSize: parsePositiveInt('--batch-size', flags.batchSize) } : {}),
+      ...(flags.learningRate !== undefined
+        ? { learningRate: parsePositiveNumber('--learning-rate', flags.learningRate) }
+        : data.text
+          ? { learningRate: 0.05 }
+          : {}),
+      inputRange: (data.text ? [-1, 1] : [0, 1]) as [number, number],
+    };
+    const activationClustering = parseClusteringFlags(flags);
+    const reclassificationEpochs = parseReclassificationEpochs(flags);
+    const setup = await setUp(name, flags, data, seed, recipe);
+    const afterVictim = flags.defenses
+      ? poisonDefenseHook(flags.defenses, {
+          detectorOptions: { activationClustering },
+          ...(reclassificationEpochs !== undefined
+            ? { reclassificationTrainer: setup.withEpochs(reclassificationEpochs) }
             : {}),
-        inputRange: (data.text ? [-1, 1] : [0, 1]) as [number, number],
-      };
-      const afterVictim = flags.defenses ? poisonDefenseHook(flags.defenses) : undefined;
-      const setup = await setUp(name, flags, data, seed, recipe);
-      const progress = createProgress(!flags.quiet && Boolean(process.stderr.isTTY));
-      let result: PoisoningResult;
-      try {
-        result = await runPoisoning({
-          attack: setup.attack,
-          train: data.train,
-          test: data.test,
-          trainVictim: setup.trainVictim,
-          fractions,
-          seed,
-          ...(vectorizer ? { encode: vectorizer.encode } : {}),
-          ...(afterVictim ? { afterVictim } : {}),
-          onProgress: (done, total) => progress.update('victims', done, total),
-        });
-      } finally {
-        progress.stop();
-        setup.dispose?.();
-      }
-      const featureNames = (data.train as Partial<TabularDataset>).schema?.featureNames;
-      if (result.examples && featureNames) result.examples.featureNames = featureNames;
-      const report = buildReport({
-        model: result.victim,
-        dataset: reportDataset(data.train, hashBits),
-        cleanAccuracy: result.baselineAccuracy,
-        cleanSize: data.test.y.length,
+        })
+      : undefined;
+    const progress = createProgress(!flags.quiet && Boolean(process.stderr.isTTY));
+    let result: PoisoningResult;
+    try {
+      result = await runPoisoning({
+        attack: setup.attack,
+        train: data.train,
+        test: data.test,
+        trainVictim: setup.trainVictim,
+        fractions,
         seed,
-        backend,
-        command: `aegis ${process.argv.slice(2).join(' ')}`,
-        attacks: [result],
+        ...(vectorizer ? { encode: vectorizer.encode } : {}),
+        ...(afterVictim ? { afterVictim } : {}),
+        onProgress: (done, total) => progress.update('victims', done, total),
       });
-      Object.assign(report, {
-        poisoning: {
-          test: { name: data.test.name, size: data.test.y.length },
-          victim: `${result.victim.name}, ${epochs} epochs, same seed for every victim`,
-          ...(vectorizer ? { vectorizer: { kind: 'hashing', ...vectorizer.options } } : {}),
-          ...(setup.extractorNote ? { extractor: setup.extractorNote } : {}),
-        },
-      });
-      await emitReport(report, { out: flags.out, json: flags.json });
+    } finally {
+      progress.stop();
+      setup.dispose?.();
+    }
+    const featureNames = (data.train as Partial<TabularDataset>).schema?.featureNames;
+    if (result.examples && featureNames) result.examples.featureNames = featureNames;
+    const report = buildReport({
+      model: result.victim,
+      dataset: reportDataset(data.train, hashBits),
+      cleanAccuracy: result.baselineAccuracy,
+      cleanSize: data.test.y.length,
+      seed,
+      backend,
+      command: `aegis ${process.argv.slice(2).join(' ')}`,
+      attacks: [result],
     });
+    Object.assign(report, {
+      poisoning: {
+        test: { name: data.test.name, size: data.test.y.length },
+        victim: `${result.victim.name}, ${epochs} epochs, same seed for every victim`,
+        ...(vectorizer ? { vectorizer: { kind: 'hashing', ...vectorizer.options } } : {}),
+        ...(setup.extractorNote ? { extractor: setup.extractorNote } : {}),
+      },
+    });
+    await emitReport(report, { out: flags.out, json: flags.json });
+  });
 }

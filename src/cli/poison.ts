@@ -21,8 +21,14 @@ import { formatTable } from '../report/print-table.js';
 import { loadDataSpec } from './data-spec.js';
 import { cliOutput } from './io.js';
 import { parseNonNegativeInt, parsePositiveInt } from './parse-options.js';
+import {
+  addClusteringOptions,
+  type ClusteringFlags,
+  parseClusteringFlags,
+  parseReclassificationEpochs,
+} from './poisoning-defenses.js';
 
-interface DetectFlags {
+interface DetectFlags extends ClusteringFlags {
   data: string;
   model?: string;
   arch?: string;
@@ -117,7 +123,7 @@ function writeClean(path: string, data: Dataset, runs: PoisonDetectionRun[]): { 
 
 export function registerPoisonCommand(program: Command): void {
   const poison = program.command('poison').description('find poisoned rows in training data');
-  poison
+  const detect = poison
     .command('detect')
     .description('flag suspicious training rows: spectral signatures, activation clustering, label consistency')
     .requiredOption('--data <data>', 'the training data, e.g. bundled:train[0:2000] or train.npz')
@@ -142,79 +148,88 @@ export function registerPoisonCommand(program: Command): void {
     .option('--label-column <name>', 'CSV data: the label column')
     .option('--write-clean <file.npz>', 'write the data without the rows any chosen method flagged')
     .option('--json', 'print JSON (flagged indices per method)')
-    .option('--quiet', 'no progress messages')
-    .action(async (flags: DetectFlags) => {
-      const methods = parsePoisonDetectors(flags.methods);
-      const eps = parseExpectedFraction(flags.expectedFraction);
-      const seed = parseNonNegativeInt('--seed', flags.seed);
-      const epochs = parsePositiveInt('--epochs', flags.epochs);
-      const folds = parsePositiveInt('--folds', flags.folds);
-      if (folds < 2) throw new AegisInputError(`--folds takes a whole number >= 2, got '${flags.folds}'`);
-      const labelMethod = oneOf('--label-method', flags.labelMethod, LABEL_METHODS);
-      const labelRepresentation = oneOf('--label-representation', flags.labelRepresentation, [
-        'activations',
-        'inputs',
-      ] as const);
-      const reduction = oneOf('--reduction', flags.reduction, ['ica', 'pca'] as const);
-      const arch = flags.arch === undefined ? undefined : parseArchitecture(flags.arch);
-      if (flags.writeClean !== undefined && !flags.writeClean.toLowerCase().endsWith('.npz')) {
-        throw new AegisInputError(`--write-clean writes .npz files; got '${flags.writeClean}'`);
-      }
-      await initRuntime();
-      const data = await loadDataSpec('--data', flags.data, { split: 'train', labelColumn: flags.labelColumn });
-      const trainVictim = architectureVictim(arch ?? defaultArchitecture(data), { epochs });
-      const say = (text: string) => {
-        if (!flags.quiet && !flags.json) cliOutput().err(`${text}\n`);
+    .option('--quiet', 'no progress messages');
+  addClusteringOptions(detect).action(async (flags: DetectFlags) => {
+    const methods = parsePoisonDetectors(flags.methods);
+    const eps = parseExpectedFraction(flags.expectedFraction);
+    const seed = parseNonNegativeInt('--seed', flags.seed);
+    const epochs = parsePositiveInt('--epochs', flags.epochs);
+    const folds = parsePositiveInt('--folds', flags.folds);
+    if (folds < 2) throw new AegisInputError(`--folds takes a whole number >= 2, got '${flags.folds}'`);
+    const labelMethod = oneOf('--label-method', flags.labelMethod, LABEL_METHODS);
+    const labelRepresentation = oneOf('--label-representation', flags.labelRepresentation, [
+      'activations',
+      'inputs',
+    ] as const);
+    const reduction = oneOf('--reduction', flags.reduction, ['ica', 'pca'] as const);
+    const clustering = parseClusteringFlags(flags);
+    const reclassificationEpochs = parseReclassificationEpochs(flags);
+    const arch = flags.arch === undefined ? undefined : parseArchitecture(flags.arch);
+    if (flags.writeClean !== undefined && !flags.writeClean.toLowerCase().endsWith('.npz')) {
+      throw new AegisInputError(`--write-clean writes .npz files; got '${flags.writeClean}'`);
+    }
+    await initRuntime();
+    const data = await loadDataSpec('--data', flags.data, { split: 'train', labelColumn: flags.labelColumn });
+    const trainVictim = architectureVictim(arch ?? defaultArchitecture(data), { epochs });
+    const say = (text: string) => {
+      if (!flags.quiet && !flags.json) cliOutput().err(`${text}\n`);
+    };
+    let model: Model;
+    if (flags.model) {
+      model = await loadModel(flags.model, { access: 'gradients' });
+    } else {
+      say(`training ${arch ?? defaultArchitecture(data)} for ${epochs} epochs on ${size(data)} rows`);
+      model = await trainVictim(data, seed);
+    }
+    let runs: PoisonDetectionRun[];
+    try {
+      runs = await detectPoison({
+        train: data,
+        model,
+        detectors: methods,
+        expectedPoisonFraction: eps,
+        seed,
+        trainVictim,
+        folds,
+        detectorOptions: {
+          labelConsistency: { method: labelMethod, representation: labelRepresentation },
+          activationClustering: { reduction, ...clustering },
+        },
+        ...(reclassificationEpochs !== undefined
+          ? {
+              reclassificationTrainer: architectureVictim(arch ?? defaultArchitecture(data), {
+                epochs: reclassificationEpochs,
+              }),
+            }
+          : {}),
+        onProgress: say,
+      });
+    } finally {
+      await model.dispose();
+    }
+    const clean = flags.writeClean ? writeClean(flags.writeClean, data, runs) : undefined;
+    if (flags.json) {
+      const doc = {
+        data: { name: data.name, rows: size(data), classes: data.classNames },
+        model: model.info.name,
+        expectedPoisonFraction: eps,
+        seed,
+        methods: runs.map((r) => ({
+          method: r.method,
+          citation: POISON_DETECTORS[r.method as (typeof methods)[number]].citation,
+          flaggedCount: r.flagged.length,
+          perClass: perClass(r, data),
+          seconds: r.seconds,
+          flagged: Array.from(r.flagged),
+        })),
+        ...(clean ? { clean: { path: flags.writeClean, ...clean } } : {}),
       };
-      let model: Model;
-      if (flags.model) {
-        model = await loadModel(flags.model, { access: 'gradients' });
-      } else {
-        say(`training ${arch ?? defaultArchitecture(data)} for ${epochs} epochs on ${size(data)} rows`);
-        model = await trainVictim(data, seed);
+      cliOutput().out(`${JSON.stringify(doc)}\n`);
+    } else {
+      cliOutput().out(formatText(data, model.info.name, runs, eps));
+      if (clean) {
+        cliOutput().out(`wrote ${clean.kept} rows to ${flags.writeClean} (${clean.removed} flagged rows left out)\n`);
       }
-      let runs: PoisonDetectionRun[];
-      try {
-        runs = await detectPoison({
-          train: data,
-          model,
-          detectors: methods,
-          expectedPoisonFraction: eps,
-          seed,
-          trainVictim,
-          folds,
-          detectorOptions: {
-            labelConsistency: { method: labelMethod, representation: labelRepresentation },
-            activationClustering: { reduction },
-          },
-          onProgress: say,
-        });
-      } finally {
-        await model.dispose();
-      }
-      const clean = flags.writeClean ? writeClean(flags.writeClean, data, runs) : undefined;
-      if (flags.json) {
-        const doc = {
-          data: { name: data.name, rows: size(data), classes: data.classNames },
-          model: model.info.name,
-          expectedPoisonFraction: eps,
-          seed,
-          methods: runs.map((r) => ({
-            method: r.method,
-            citation: POISON_DETECTORS[r.method as (typeof methods)[number]].citation,
-            flaggedCount: r.flagged.length,
-            perClass: perClass(r, data),
-            seconds: r.seconds,
-            flagged: Array.from(r.flagged),
-          })),
-          ...(clean ? { clean: { path: flags.writeClean, ...clean } } : {}),
-        };
-        cliOutput().out(`${JSON.stringify(doc)}\n`);
-      } else {
-        cliOutput().out(formatText(data, model.info.name, runs, eps));
-        if (clean) {
-          cliOutput().out(`wrote ${clean.kept} rows to ${flags.writeClean} (${clean.removed} flagged rows left out)\n`);
-        }
-      }
-    });
+    }
+  });
 }

@@ -12,9 +12,23 @@
  * class (capped at 0.5) — the per-class ε of Tran et al. 2018, an upper bound a defender is assumed
  * to know — else the detectors' default.
  */
+import type { Command } from 'commander';
+import type { VictimTrainer } from '../attacks/poisoning/poisoning-attack.js';
 import type { VictimContext } from '../attacks/poisoning/run-poisoning.js';
-import { type POISON_DETECTOR_NAMES, parsePoisonDetectors } from '../defenses/poison/registry.js';
+import { AegisInputError } from '../core/errors.js';
+import {
+  type ActivationClusteringOptions,
+  CLUSTER_CRITERIA,
+  RECLASSIFY_SCOPES,
+  resolveClusteringOptions,
+} from '../defenses/poison/activation-clustering.js';
+import {
+  type POISON_DETECTOR_NAMES,
+  type PoisonDetectorOptions,
+  parsePoisonDetectors,
+} from '../defenses/poison/registry.js';
 import { defendAgainstPoison } from '../defenses/poison/run-poison-defense.js';
+import { parsePositiveInt, parsePositiveNumber } from './parse-options.js';
 
 export const DEFENSE_PREFIX: Readonly<Record<(typeof POISON_DETECTOR_NAMES)[number], string>> = {
   'spectral-signatures': 'ss',
@@ -36,12 +50,77 @@ export function largestClassPoisonShare(labels: Int32Array, poisonIndices: Int32
   return largest;
 }
 
+/** Activation-clustering flags shared by `aegis poison detect` and `aegis attack poisoning --defenses`. */
+export interface ClusteringFlags {
+  acCriterion?: string;
+  reclassificationThreshold?: string;
+  reclassify?: string;
+  reclassificationEpochs?: string;
+}
+
+/** Adds the activation-clustering criterion flags (exclusionary reclassification) to a command. */
+export function addClusteringOptions(command: Command): Command {
+  return command
+    .option(
+      '--ac-criterion <c>',
+      `activation clustering: how a cluster is judged poisoned: ${CLUSTER_CRITERIA.join(', ')} (reclassification retrains without each cluster)`,
+      'both',
+    )
+    .option('--reclassification-threshold <T>', 'exclusionary reclassification: poisoned when l/p < T', '1')
+    .option(
+      '--reclassify <scope>',
+      `exclusionary reclassification: classes to examine, ${RECLASSIFY_SCOPES.join(' or ')} (separated: silhouette above its threshold)`,
+      'all',
+    )
+    .option(
+      '--reclassification-epochs <n>',
+      'exclusionary reclassification: training epochs of each model retrained without a cluster (default: the victim recipe)',
+    );
+}
+
+/** The activation-clustering options these flags ask for (AegisInputError on a bad value). */
+export function parseClusteringFlags(flags: ClusteringFlags): ActivationClusteringOptions {
+  const criterion = flags.acCriterion ?? 'both';
+  if (!(CLUSTER_CRITERIA as readonly string[]).includes(criterion)) {
+    throw new AegisInputError(`--ac-criterion must be one of ${CLUSTER_CRITERIA.join(', ')}, got '${criterion}'`);
+  }
+  const scope = flags.reclassify ?? 'all';
+  if (!(RECLASSIFY_SCOPES as readonly string[]).includes(scope)) {
+    throw new AegisInputError(`--reclassify must be one of ${RECLASSIFY_SCOPES.join(', ')}, got '${scope}'`);
+  }
+  const options: ActivationClusteringOptions = {
+    criterion: criterion as ActivationClusteringOptions['criterion'],
+    reclassify: scope as ActivationClusteringOptions['reclassify'],
+    reclassificationThreshold: parsePositiveNumber(
+      '--reclassification-threshold',
+      flags.reclassificationThreshold ?? '1',
+    ),
+  };
+  resolveClusteringOptions(options);
+  return options;
+}
+
+/** --reclassification-epochs, if given. */
+export function parseReclassificationEpochs(flags: ClusteringFlags): number | undefined {
+  return flags.reclassificationEpochs === undefined
+    ? undefined
+    : parsePositiveInt('--reclassification-epochs', flags.reclassificationEpochs);
+}
+
+export interface PoisonDefenseHookOptions {
+  onProgress?: (message: string) => void;
+  detectorOptions?: PoisonDetectorOptions;
+  /** Recipe of exclusionary reclassification's models (default: the victim's). */
+  reclassificationTrainer?: VictimTrainer;
+}
+
 /** Checks the names and returns an `afterVictim` hook for runPoisoning. */
 export function poisonDefenseHook(
   names: string,
-  onProgress?: (message: string) => void,
+  o: PoisonDefenseHookOptions = {},
 ): (ctx: VictimContext) => Promise<Record<string, number>> {
   const detectors = parsePoisonDetectors(names);
+  const { onProgress } = o;
   return async (ctx) => {
     const share = largestClassPoisonShare(ctx.poisoned.train.y, ctx.poisoned.poisonIndices);
     const rows = await defendAgainstPoison({
@@ -52,6 +131,8 @@ export function poisonDefenseHook(
       ...(share > 0 ? { expectedPoisonFraction: Math.min(0.5, share) } : {}),
       seed: ctx.seed,
       poisonedModel: ctx.victim,
+      ...(o.detectorOptions ? { detectorOptions: o.detectorOptions } : {}),
+      ...(o.reclassificationTrainer ? { reclassificationTrainer: o.reclassificationTrainer } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
     const columns: Record<string, number> = {};

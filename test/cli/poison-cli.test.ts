@@ -101,6 +101,31 @@ describe('aegis poison detect', () => {
     assert.ok(doc.methods[0]?.flagged.every((i) => Number.isInteger(i) && i >= 0 && i < 600));
   });
 
+  test('activation clustering by exclusionary reclassification retrains without each cluster', async () => {
+    const run = await runCli([
+      'poison',
+      'detect',
+      '--data',
+      DATA,
+      '--arch',
+      'mlp',
+      '--epochs',
+      '3',
+      '--methods',
+      'activation-clustering',
+      '--ac-criterion',
+      'reclassification',
+      '--reclassification-epochs',
+      '1',
+      '--reclassify',
+      'separated',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /activation-clustering/);
+    // Progress names each retraining: class, cluster and its size.
+    assert.match(run.stderr, /exclusionary reclassification 1\/\d+: class \d, smaller cluster \(\d+ rows\)/);
+  });
+
   test('bad input exits with code 2 and says what is wrong', async () => {
     const base = ['poison', 'detect', '--data', DATA, '--arch', 'mlp', '--epochs', '1'];
     const cases: [string[], RegExp][] = [
@@ -111,6 +136,13 @@ describe('aegis poison detect', () => {
       [[...base, '--label-method', 'vote'], /--label-method must be one of auto, knn, confident-learning/],
       [[...base, '--label-representation', 'pixels'], /--label-representation must be one of activations, inputs/],
       [[...base, '--arch', 'resnet'], /unknown architecture 'resnet'/],
+      [
+        [...base, '--ac-criterion', 'largest'],
+        /--ac-criterion must be one of size, silhouette, both, either, reclassification, got 'largest'/,
+      ],
+      [[...base, '--reclassification-threshold', '0'], /--reclassification-threshold takes a positive number/],
+      [[...base, '--reclassify', 'some'], /--reclassify must be one of all, separated, got 'some'/],
+      [[...base, '--reclassification-epochs', '0'], /--reclassification-epochs takes a positive whole number/],
       [['poison', 'detect', '--data', join(dir, 'missing.npz')], /no such file or directory/],
       [['poison', 'detect', '--data', 'bundled:train[0:600]', '--model', join(dir, 'nowhere')], /model/],
     ];

@@ -209,6 +209,63 @@ describe('aegis attack poisoning', () => {
     assert.equal(row.lcRecall, undefined, 'only the detectors asked for');
   });
 
+  test('--ac-criterion reclassification: activation clustering judged by retraining without each cluster', async () => {
+    const { code, stdout, stderr } = await runCli([
+      'attack',
+      'poisoning',
+      '--data',
+      'bundled:train[0:600]',
+      '--test',
+      'bundled:test[0:200]',
+      '--arch',
+      'mlp',
+      '--epochs',
+      '5',
+      '--fractions',
+      '0.1',
+      '--defenses',
+      'activation-clustering',
+      '--ac-criterion',
+      'reclassification',
+      '--reclassify',
+      'separated',
+      '--reclassification-epochs',
+      '2',
+      '--json',
+      '--quiet',
+    ]);
+    assert.equal(code, 0, stderr);
+    const row = JSON.parse(stdout).attacks[0].rows[0];
+    for (const m of ['Precision', 'Recall', 'Flagged', 'CleanAccuracy', 'AttackSuccessRate']) {
+      const v = row[`ac${m}`];
+      assert.ok(typeof v === 'number' && v >= 0 && v <= 1, `ac${m} = ${v}`);
+    }
+    // The options reach the detector: with T huge every cluster of every class fails l/p < T.
+    const all = await runCli([
+      'attack',
+      'poisoning',
+      '--data',
+      'bundled:train[0:300]',
+      '--test',
+      'bundled:test[0:100]',
+      '--arch',
+      'mlp',
+      '--epochs',
+      '1',
+      '--fractions',
+      '0.1',
+      '--defenses',
+      'activation-clustering',
+      '--ac-criterion',
+      'reclassification',
+      '--reclassification-threshold',
+      '1e9',
+      '--quiet',
+    ]);
+    assert.equal(all.code, 2, all.stderr);
+    assert.match(all.stderr, /activation-clustering flagged every training row/);
+  });
+
   test('bad input exits 2 with one clear message and writes nothing', async () => {
     const out = join(dir, 'bad');
     const cases: [string[], RegExp][] = [
@@ -226,6 +283,8 @@ describe('aegis attack poisoning', () => {
       [['--test', 'bundled:test[900:2000]'], /--test: range \[900:2000\] is outside/],
       [['--attack', 'feature-collision', '--arch', 'logistic'], /needs a network with a hidden layer/],
       [['--defenses', 'magic'], /unknown poison detection method 'magic'/],
+      [['--defenses', 'activation-clustering', '--ac-criterion', 'vote'], /--ac-criterion must be one of/],
+      [['--reclassification-epochs', '-1'], /--reclassification-epochs takes a positive whole number/],
     ];
     for (const [extra, pattern] of cases) {
       const { code, stderr } = await runCli([
