@@ -15,6 +15,7 @@ import { cliOutput, takeRequestedExitCode } from './io.js';
 import { registerKeygenCommand } from './keygen.js';
 import { registerKeysCommand } from './keys.js';
 import { registerLineageCommand } from './lineage.js';
+import { registerMonitorCommand } from './monitor.js';
 import { registerPoisonCommand } from './poison.js';
 import { registerScanCommand } from './scan.js';
 import { registerServeCommand } from './serve.js';
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerAuditCommand(program);
   registerKeysCommand(program);
   registerServeCommand(program);
+  registerMonitorCommand(program);
   return program;
 }
 
