@@ -101,6 +101,20 @@ test('show lists entries newest first, filtered by key and model', async () => {
   d.close();
 });
 
+test('an empty log: head is 0 and the genesis hash, and verifies against it', async () => {
+  const d = dataDir(0);
+  const head = await runCli(['audit', 'head', '--data-dir', d.dir]);
+  assert.equal(head.stdout, `0:${'0'.repeat(64)}\n`);
+  const run = await runCli(['audit', 'verify', '--data-dir', d.dir, '--expect-head', head.stdout.trim()]);
+  assert.equal(run.code, 0, run.stdout);
+  assert.match(run.stdout, /^OK {2}.*: 0 rows/);
+  assert.equal(
+    (await runCli(['audit', 'verify', '--data-dir', d.dir, '--expect-head', `1:${'a'.repeat(64)}`])).code,
+    1,
+  );
+  d.close();
+});
+
 test('bad input exits 2 with one message', async () => {
   const d = dataDir(3);
   const anchor = await runCli(['audit', 'verify', '--data-dir', d.dir, '--expect-head', '3:abc']);
