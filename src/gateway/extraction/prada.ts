@@ -41,25 +41,44 @@ export interface PradaOptions {
 
 export const PRADA_DEFAULTS = { maxGrowingSetPerClass: 256, window: SHAPIRO_WILK_MAX_N } as const;
 
-/** Squared L2 distance to the nearest of `count` rows of `set`, stopping a row early once it cannot win. */
+/**
+ * Squared L2 distance from x = x[offset, offset + dims) to the nearest of `count` rows of `set`.
+ * A row is abandoned once its partial sum cannot win; four accumulators let the loop pipeline.
+ */
 export function minSquaredDistance(
   set: Float32Array,
   count: number,
-  x: ArrayLike<number>,
+  x: Float32Array,
   offset: number,
   dims: number,
 ): number {
   let best = Number.POSITIVE_INFINITY;
+  const tail = dims & 3;
   for (let m = 0, base = 0; m < count; m++, base += dims) {
-    let s = 0;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
     let j = 0;
-    while (j < dims) {
-      const stop = Math.min(dims, j + 64);
-      for (; j < stop; j++) {
-        const d = (x[offset + j] as number) - (set[base + j] as number);
-        s += d * d;
+    while (j < dims - tail) {
+      const stop = Math.min(dims - tail, j + 64);
+      for (; j < stop; j += 4) {
+        const d0 = (x[offset + j] as number) - (set[base + j] as number);
+        const d1 = (x[offset + j + 1] as number) - (set[base + j + 1] as number);
+        const d2 = (x[offset + j + 2] as number) - (set[base + j + 2] as number);
+        const d3 = (x[offset + j + 3] as number) - (set[base + j + 3] as number);
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
       }
-      if (s >= best) break;
+      if (s0 + s1 + s2 + s3 >= best) break;
+    }
+    let s = s0 + s1 + s2 + s3;
+    if (s >= best) continue;
+    for (; j < dims; j++) {
+      const d = (x[offset + j] as number) - (set[base + j] as number);
+      s += d * d;
     }
     if (s < best) best = s;
   }
@@ -80,7 +99,7 @@ class GrowingSet {
   constructor(
     private readonly dims: number,
     private readonly cap: number,
-    first: ArrayLike<number>,
+    first: Float32Array,
     offset: number,
   ) {
     this.rows = new Float32Array(Math.min(cap, 8) * dims);
@@ -88,7 +107,7 @@ class GrowingSet {
   }
 
   /** Adds x with its distance d_min and raises T_c to mean − std of D_{G_c} when that is higher. */
-  add(x: ArrayLike<number>, offset: number, dMin: number): void {
+  add(x: Float32Array, offset: number, dMin: number): void {
     const dims = this.dims;
     let slot: number;
     if (this.count < this.cap) {
@@ -281,34 +300,42 @@ export class PradaDetector {
   /**
    * One query: the row x = row[offset, offset + dims) and its predicted class. Returns d_min
    * (NaN for the first query of a class, or a row holding a non-finite value, which is skipped).
+   * Rows are compared as float32 (a plain array is converted first).
    */
   observe(row: ArrayLike<number>, label: number, offset = 0): number {
-    const dims = this.dims;
-    this.queryCount++;
-    const set = this.sets.get(label);
-    if (set === undefined) {
-      if (!rowIsFinite(row, offset, dims)) return Number.NaN;
-      this.sets.set(label, new GrowingSet(dims, this.options.maxGrowingSetPerClass, row, offset));
-      return Number.NaN;
-    }
-    const dMin = Math.sqrt(minSquaredDistance(set.rows, set.count, row, offset, dims));
-    if (!Number.isFinite(dMin)) return Number.NaN;
-    this.distanceCount++;
-    this.window.push(dMin);
-    if (dMin > set.threshold) set.add(row, offset, dMin);
-    if (this.distanceCount >= this.options.minQueries) this.test();
-    return dMin;
+    if (row instanceof Float32Array) return this.observeRow(row, offset, label);
+    const x = new Float32Array(this.dims);
+    for (let j = 0; j < this.dims; j++) x[j] = row[offset + j] as number;
+    return this.observeRow(x, 0, label);
   }
 
   /** Every row of a batch: rows.length = labels.length · dims. Returns whether the alarm is raised. */
-  observeBatch(rows: ArrayLike<number>, labels: ArrayLike<number>): boolean {
+  observeBatch(rows: Float32Array, labels: ArrayLike<number>): boolean {
     if (rows.length !== labels.length * this.dims) {
       throw new AegisInputError(
         `PRADA: ${rows.length} values do not make ${labels.length} rows of ${this.dims} (one label per row)`,
       );
     }
-    for (let i = 0; i < labels.length; i++) this.observe(rows, labels[i] as number, i * this.dims);
+    for (let i = 0; i < labels.length; i++) this.observeRow(rows, i * this.dims, labels[i] as number);
     return this.alarmed;
+  }
+
+  private observeRow(x: Float32Array, offset: number, label: number): number {
+    const dims = this.dims;
+    this.queryCount++;
+    const set = this.sets.get(label);
+    if (set === undefined) {
+      if (!rowIsFinite(x, offset, dims)) return Number.NaN;
+      this.sets.set(label, new GrowingSet(dims, this.options.maxGrowingSetPerClass, x, offset));
+      return Number.NaN;
+    }
+    const dMin = Math.sqrt(minSquaredDistance(set.rows, set.count, x, offset, dims));
+    if (!Number.isFinite(dMin)) return Number.NaN;
+    this.distanceCount++;
+    this.window.push(dMin);
+    if (dMin > set.threshold) set.add(x, offset, dMin);
+    if (this.distanceCount >= this.options.minQueries) this.test();
+    return dMin;
   }
 
   private test(): void {
@@ -346,7 +373,7 @@ export class PradaDetector {
   }
 }
 
-function rowIsFinite(row: ArrayLike<number>, offset: number, dims: number): boolean {
+function rowIsFinite(row: Float32Array, offset: number, dims: number): boolean {
   for (let j = 0; j < dims; j++) if (!Number.isFinite(row[offset + j] as number)) return false;
   return true;
 }

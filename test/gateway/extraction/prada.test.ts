@@ -90,8 +90,8 @@ describe('PRADA detector (Juuti et al. 2019, Algorithm 1)', () => {
 
   test('minSquaredDistance finds the nearest row', () => {
     const set = Float32Array.from([0, 0, 10, 10, 1, 2]);
-    assert.equal(minSquaredDistance(set, 3, [1, 1], 0, 2), 1);
-    assert.equal(minSquaredDistance(set, 3, [9, 9, 9, 11], 2, 2), 2);
+    assert.equal(minSquaredDistance(set, 3, Float32Array.of(1, 1), 0, 2), 1);
+    assert.equal(minSquaredDistance(set, 3, Float32Array.of(9, 9, 9, 11), 2, 2), 2);
   });
 
   test('bad options and batch shapes are input errors naming the value', () => {
