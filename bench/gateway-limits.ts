@@ -9,7 +9,7 @@
  *   (--redis defaults to $AEGIS_TEST_REDIS_URL; without either the redis rows are skipped)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -135,6 +135,8 @@ console.log(
       bench: 'gateway-limits',
       node: process.version,
       cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      loadAverage: loadavg().map((x) => round(x)),
       ops,
       keys,
       note: 'one consume = rate (1 point) + budget (1 example) for one key and model; refused = budget spent',
