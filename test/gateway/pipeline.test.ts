@@ -302,6 +302,49 @@ describe('audit', () => {
     }
   });
 
+  it('commits concurrent requests together, each in the chain; one failing entry costs only its own request', async () => {
+    let inBatch = 0;
+    let failKey: string | null = null;
+    let log: AuditLog | undefined;
+    const gw: GatewayFixture = await gatewayFixture(
+      {},
+      {
+        services: {
+          audit: {
+            append(entry) {
+              log ??= new AuditLog(gw.services.db);
+              if (gw.services.db.inTransaction) inBatch++;
+              if (entry.keyId === failKey) throw new Error('disk full');
+              return log.append(entry);
+            },
+          },
+        },
+      },
+    );
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => post(gw, i % 2 ? 'full' : 'top', rows(1, i % 16))),
+      );
+      assert.deepEqual(new Set(answers.map((a) => a.statusCode)), new Set([200]));
+      assert.ok(inBatch > 0, 'some entries were committed together');
+      const logged = new Set((log as AuditLog).list({ limit: 100 }).map((e) => e.requestId));
+      for (const a of answers) assert.ok(logged.has(a.json().requestId));
+      failKey = gw.keyIds.label as string;
+      const mixed = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => post(gw, ['full', 'label', 'top'][i % 3] as string, rows(1, i))),
+      );
+      assert.deepEqual(
+        mixed.map((a) => a.statusCode),
+        Array.from({ length: 12 }, (_, i) => (i % 3 === 1 ? 500 : 200)),
+      );
+      const entries = (log as AuditLog).list({ limit: 100 });
+      assert.equal(entries.length, 24 + 8, 'a rolled-back batch leaves no duplicates');
+      assert.equal((log as AuditLog).verify().ok, true);
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('answers 500 without the prediction when the audit log cannot take the entry', async () => {
     let fail = true;
     const gw = await gatewayFixture(
