@@ -19,6 +19,7 @@ import {
   type ReportAttack,
   type ReportChart,
   type ReportDefense,
+  type ReportDetector,
   type ReportExamples,
   type ReportRow,
 } from './schema.js';
@@ -65,6 +66,8 @@ export interface BuildReportInput {
   createdAt?: Date | string;
   /** The defense matrix (`aegis assess`); mitigation ids are expanded to {id, name}. */
   defenses?: (Omit<ReportDefense, 'mitigations'> & { mitigations: readonly string[] })[];
+  /** Detector evaluations (metrics are rounded like attack rows). */
+  detectors?: ReportDetector[];
 }
 
 /** Integers stay exact (query counts); other numbers keep `digits` significant digits. */
@@ -129,6 +132,35 @@ function buildAttack(result: AttackResultLike): ReportAttack {
   return attack;
 }
 
+function buildDetector(d: ReportDetector): ReportDetector {
+  const r = roundSignificant;
+  return {
+    ...d,
+    metrics: Object.fromEntries(Object.entries(d.metrics).map(([k, v]) => [k, r(v)])),
+    ...(d.perClass
+      ? {
+          perClass: d.perClass.map((c) => ({
+            ...c,
+            precision: r(c.precision),
+            recall: r(c.recall),
+            f1: r(c.f1),
+          })),
+        }
+      : {}),
+    ...(d.charts
+      ? {
+          charts: d.charts.map((chart) => ({
+            ...chart,
+            series: chart.series.map((s) => ({
+              name: s.name,
+              points: s.points.map((p) => ({ x: r(p.x), y: r(p.y) })),
+            })),
+          })),
+        }
+      : {}),
+  };
+}
+
 function buildDefense(d: NonNullable<BuildReportInput['defenses']>[number]): ReportDefense {
   const r = (x: number | undefined) => (x === undefined ? undefined : roundSignificant(x));
   return {
@@ -188,6 +220,7 @@ export function buildReport(input: BuildReportInput): Report {
     clean: { accuracy: roundSignificant(input.cleanAccuracy), size: input.cleanSize ?? dataset.size },
     attacks: input.attacks.map(buildAttack),
     ...(input.defenses ? { defenses: input.defenses.map(buildDefense) } : {}),
+    ...(input.detectors ? { detectors: input.detectors.map(buildDetector) } : {}),
   };
   // Catch NaN metrics and inconsistent examples here rather than in a reader later.
   return validateReport(report);
@@ -306,6 +339,19 @@ const defenseSchema = z.looseObject({
   ),
 });
 
+const detectorSchema = z.looseObject({
+  name: z.string().min(1),
+  title: z.string(),
+  kind: z.string(),
+  citation: z.string().optional(),
+  metrics: z.record(z.string(), finite),
+  perClass: z.array(z.object({ name: z.string(), precision: rate, recall: rate, f1: rate, support: count })).optional(),
+  confusion: z.object({ classNames: z.array(z.string()), matrix: z.array(z.array(count)) }).optional(),
+  operatingPoint: z.record(z.string(), z.union([finite, z.string()])).optional(),
+  notes: z.array(z.string()).optional(),
+  charts: z.array(chartSchema).optional(),
+});
+
 export const reportSchema = z.looseObject({
   schema: z.literal(REPORT_SCHEMA),
   tool: z.object({ name: z.literal('aegis'), version: z.string() }),
@@ -334,6 +380,7 @@ export const reportSchema = z.looseObject({
   clean: z.object({ accuracy: finite.min(0).max(1), size: count }),
   attacks: z.array(attackSchema),
   defenses: z.array(defenseSchema).optional(),
+  detectors: z.array(detectorSchema).optional(),
 });
 
 /** Checks a parsed report.json; throws AegisInputError naming the first bad field. */

@@ -6,7 +6,15 @@
 import { atlasUrl } from './atlas.js';
 import { type ChartSeries, lineChartSvg } from './charts.js';
 import { encodePng, pngDataUri } from './png.js';
-import type { Report, ReportAttack, ReportChart, ReportDefense, ReportExamples, ReportRow } from './schema.js';
+import type {
+  Report,
+  ReportAttack,
+  ReportChart,
+  ReportDefense,
+  ReportDetector,
+  ReportExamples,
+  ReportRow,
+} from './schema.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -359,6 +367,44 @@ ${examplesSection(attack, classNames)}
 </section>`;
 }
 
+/** A detector's figures: headline metrics, operating point, per-class table, confusion matrix, notes, charts. */
+async function detectorSection(d: ReportDetector): Promise<string> {
+  const fmt = (v: number | string) => (typeof v === 'number' ? String(v) : escapeHtml(v));
+  const rows = (record: Record<string, number | string>) =>
+    Object.entries(record)
+      .map(([k, v]) => `<tr><td>${escapeHtml(k)}</td><td class="num">${fmt(v)}</td></tr>`)
+      .join('');
+  const perClass = d.perClass?.length
+    ? `<h4>Per class</h4><table class="summary"><thead><tr><th>Class</th><th>Precision</th><th>Recall</th><th>F1</th><th>Support</th></tr></thead><tbody>${d.perClass
+        .map(
+          (c) =>
+            `<tr><td>${escapeHtml(c.name)}</td><td class="num">${c.precision}</td><td class="num">${c.recall}</td><td class="num">${c.f1}</td><td class="num">${c.support}</td></tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const confusion = d.confusion
+    ? `<h4>Confusion matrix (rows: true class, columns: predicted)</h4><table class="summary"><thead><tr><th></th>${d.confusion.classNames
+        .map((c) => `<th>${escapeHtml(c)}</th>`)
+        .join('')}</tr></thead><tbody>${d.confusion.matrix
+        .map(
+          (row, t) =>
+            `<tr><th>${escapeHtml(d.confusion?.classNames[t] ?? '')}</th>${row.map((v) => `<td class="num">${v}</td>`).join('')}</tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  const charts = await Promise.all((d.charts ?? []).map(extraChart));
+  return `<section class="card attack">
+<h3>${escapeHtml(d.title)} <small>(${escapeHtml(d.name)}, ${escapeHtml(d.kind)})</small></h3>
+${d.citation ? `<dl class="meta"><dt>Method</dt><dd>${escapeHtml(d.citation)}</dd></dl>` : ''}
+<table class="summary"><tbody>${rows(d.metrics)}</tbody></table>
+${d.operatingPoint ? `<h4>Operating point</h4><table class="summary"><tbody>${rows(d.operatingPoint)}</tbody></table>` : ''}
+${perClass}
+${confusion}
+${d.notes?.length ? `<ul>${d.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}
+${charts.join('\n')}
+</section>`;
+}
+
 /** The whole report as one self-contained HTML document. */
 export async function renderHtml(report: Report): Promise<string> {
   const classNames = report.dataset.classNames;
@@ -378,6 +424,7 @@ export async function renderHtml(report: Report): Promise<string> {
 ${header(report)}
 <h2>Findings</h2>
 ${report.attacks.length > 0 ? summaryTable(report.attacks) : '<p>No attacks were run.</p>'}
+${report.detectors?.length ? `<h2>Detector evaluation</h2>\n${(await Promise.all(report.detectors.map(detectorSection))).join('\n')}` : ''}
 ${report.defenses?.length ? `<h2>Defense matrix</h2>\n<p>Robust accuracy per attack and budget; detectors also show detection rate and false-positive rate. Cost = undefended clean accuracy minus the defense's.</p>\n${defenseMatrixTable(report.defenses)}` : ''}
 ${curves.length > 0 ? `<h2>Robustness curve</h2>\n${curves.join('\n')}` : ''}
 ${sections.length > 0 ? `<h2>Attacks</h2>\n${sections.join('\n')}` : ''}

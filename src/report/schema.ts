@@ -97,6 +97,27 @@ export interface ReportDefense {
   cells: ReportDefenseCell[];
 }
 
+/** A defender-side detector's evaluation on test data (`aegis nids eval`, `aegis phish eval`). */
+export interface ReportDetector {
+  /** Detector name, e.g. 'nids-combined'. */
+  name: string;
+  title: string;
+  /** Domain: 'network', 'phishing', … */
+  kind: string;
+  citation?: string;
+  /** Headline figures on the test data (accuracy, macroF1, auc, falsePositiveRate, …). */
+  metrics: Record<string, number>;
+  /** Per-class precision/recall/F1 (multi-class detectors). */
+  perClass?: { name: string; precision: number; recall: number; f1: number; support: number }[];
+  /** confusion.matrix[t][p]: test examples of true class t predicted as p. */
+  confusion?: { classNames: string[]; matrix: number[][] };
+  /** How the operating threshold(s) were chosen and their values. */
+  operatingPoint?: Record<string, number | string>;
+  /** Caveats the reader needs beside the figures (training subset, baselines …). */
+  notes?: string[];
+  charts?: ReportChart[];
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   tool: { name: 'aegis'; version: string };
@@ -118,4 +139,6 @@ export interface Report {
   attacks: ReportAttack[];
   /** The defense matrix (`aegis assess`): defenses as rows, attack@eps as columns. */
   defenses?: ReportDefense[];
+  /** Detector evaluations (AI for security: network, phishing …). */
+  detectors?: ReportDetector[];
 }
