@@ -29,19 +29,48 @@ export interface MmdKernel {
   observed: number;
 }
 
+/** Rearranges `a` so a[k] is its k-th smallest value, smaller ones before it, larger after (Hoare's FIND); O(n). */
+export function selectKth(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((a[i] as number) < pivot) i++;
+      while ((a[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = a[i] as number;
+        a[i] = a[j] as number;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k] as number;
+}
+
 /** The median heuristic: median pairwise distance ‖x − y‖ (i < j) of squared distances `d2`; 1 if all coincide. */
 export function medianBandwidth(d2: Float64Array, n: number): number {
   const upper = new Float64Array((n * (n - 1)) / 2);
   let t = 0;
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) upper[t++] = d2[i * n + j] as number;
-  upper.sort();
   const c = upper.length;
   if (c === 0) return 1;
-  // Median of the distances (square roots of the sorted squared distances).
-  const med =
-    c % 2 === 1
-      ? Math.sqrt(upper[(c - 1) / 2] as number)
-      : (Math.sqrt(upper[c / 2 - 1] as number) + Math.sqrt(upper[c / 2] as number)) / 2;
+  // Median of the distances (square roots of the middle squared distances); selection, not a full sort.
+  const k = (c - 1) >> 1;
+  const lower = Math.sqrt(selectKth(upper, k));
+  let med = lower;
+  if (c % 2 === 0) {
+    let next = Number.POSITIVE_INFINITY;
+    for (let i = k + 1; i < c; i++) if ((upper[i] as number) < next) next = upper[i] as number;
+    med = (lower + Math.sqrt(next)) / 2;
+  }
   return med > 0 ? med : 1;
 }
 
@@ -56,8 +85,24 @@ function mmd2FromWithin(k: MmdKernel, withinA: number, rowSumA: number, a: numbe
   return (2 * withinA) / (a * (a - 1)) + (2 * withinB) / (b * (b - 1)) - (2 * cross) / (a * b);
 }
 
+/** Rows of the pooled sample handled between yields of mmdKernelSteps. */
+const KERNEL_ROWS_PER_STEP = 32;
+
 /** Builds the kernel for samples x (m × dim) and y (rows × dim). */
 export function mmdKernel(x: ArrayLike<number>, y: ArrayLike<number>, dim: number, bandwidth?: number): MmdKernel {
+  const steps = mmdKernelSteps(x, y, dim, bandwidth);
+  let r = steps.next();
+  while (!r.done) r = steps.next();
+  return r.value;
+}
+
+/** mmdKernel as steps of a few rows each, so a caller can interleave other work (the monitor's background mode). */
+export function* mmdKernelSteps(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  dim: number,
+  bandwidth?: number,
+): Generator<void, MmdKernel> {
   const m = x.length / dim;
   const ny = y.length / dim;
   if (!Number.isInteger(m) || !Number.isInteger(ny)) {
@@ -83,8 +128,10 @@ export function mmdKernel(x: ArrayLike<number>, y: ArrayLike<number>, dim: numbe
       kernel[i * n + j] = s;
       kernel[j * n + i] = s;
     }
+    if (i % KERNEL_ROWS_PER_STEP === KERNEL_ROWS_PER_STEP - 1) yield;
   }
   const sigma = bandwidth ?? medianBandwidth(kernel, n);
+  yield;
   const gamma = 1 / (2 * sigma * sigma);
   const rowSums = new Float64Array(n);
   let total = 0;
@@ -100,6 +147,7 @@ export function mmdKernel(x: ArrayLike<number>, y: ArrayLike<number>, dim: numbe
       rowSums[i] += v;
       if (j > i) total += v;
     }
+    if (i % KERNEL_ROWS_PER_STEP === KERNEL_ROWS_PER_STEP - 1) yield;
   }
   let within = 0;
   let rowSum = 0;

@@ -24,7 +24,7 @@ import { confidenceDrift, topClass } from './confidence.js';
 import { driftAlert } from './drift-alert.js';
 import { createEmbedder, EMBEDDING_DIMS, type Embedder, type EmbeddingKind } from './embedding.js';
 import { FeatureDrift } from './feature-drift.js';
-import { countPermutationsAtLeast, mmdKernel } from './mmd.js';
+import { countPermutationsAtLeast, mmdKernelSteps } from './mmd.js';
 import { PSI_BINS } from './psi.js';
 import {
   type DetectorReport,
@@ -83,6 +83,7 @@ const RECENT_ALERTS = 20;
 const SLICE_MS = 4;
 const FEATURE_CHUNK = 32;
 const PERMUTATION_CHUNK = 20;
+const EMBED_CHUNK = 25;
 
 interface Reference {
   rows: Float32Array;
@@ -396,11 +397,14 @@ class DriftMonitor implements ModelMonitor {
       detail: { ...psiRest, topFeatures: psiTop },
     });
     const pick = sampleIndices(m, this.mmdSamples, this.rng);
-    const current = embedder.embed(w.rows, w.scores, pick);
+    const current = new Float64Array(pick.length * embedder.dims);
+    for (let r = 0; r < pick.length; r += EMBED_CHUNK) {
+      const part = pick.subarray(r, Math.min(pick.length, r + EMBED_CHUNK));
+      current.set(embedder.embed(w.rows, w.scores, part), r * embedder.dims);
+      yield;
+    }
     const refEmb = this.referenceEmbedding as Float64Array;
-    yield;
-    const kernel = mmdKernel(refEmb, current, embedder.dims);
-    yield;
+    const kernel = yield* mmdKernelSteps(refEmb, current, embedder.dims);
     const permRng = new Rng(this.rng.fork());
     let atLeast = 0;
     for (let done = 0; done < this.mmdPermutations; done += PERMUTATION_CHUNK) {

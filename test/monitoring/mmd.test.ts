@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AegisInputError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
-import { countPermutationsAtLeast, mmdKernel, mmdTest } from '../../src/monitoring/mmd.js';
+import { countPermutationsAtLeast, medianBandwidth, mmdKernel, mmdTest, selectKth } from '../../src/monitoring/mmd.js';
 
 /** MMD²_u straight from the definition (Gretton et al. 2012, eq. 3). */
 function bruteForceMmd2(x: number[][], y: number[][], sigma: number): number {
@@ -33,6 +33,30 @@ describe('MMD two-sample test', () => {
   it('uses the median pairwise distance as bandwidth', () => {
     // Pooled 0, 1, 3, 4: distances 1, 1, 2, 3, 3, 4 → median 2.5.
     assert.equal(mmdKernel([0, 1], [3, 4], 1).bandwidth, 2.5);
+  });
+
+  it('finds the median distance by selection, as a full sort would', () => {
+    const rng = new Rng(8);
+    for (const n of [5, 6, 31]) {
+      const d2 = new Float64Array(n * n);
+      const dists: number[] = [];
+      for (let i = 0; i < n; i++) {
+        for (let j = i + 1; j < n; j++) {
+          const v = rng.int(20) ** 2; // ties on purpose
+          d2[i * n + j] = v;
+          d2[j * n + i] = v;
+          dists.push(Math.sqrt(v));
+        }
+      }
+      dists.sort((a, b) => a - b);
+      const c = dists.length;
+      const median =
+        c % 2 ? (dists[(c - 1) / 2] as number) : ((dists[c / 2 - 1] as number) + (dists[c / 2] as number)) / 2;
+      assert.equal(medianBandwidth(d2, n), median || 1, `n=${n}`);
+    }
+    const values = Float64Array.from([5, 1, 4, 1, 5, 9, 2, 6]);
+    const sorted = [...values].sort((a, b) => a - b);
+    for (let k = 0; k < values.length; k++) assert.equal(selectKth(values.slice(), k), sorted[k]);
   });
 
   it('agrees with the definition on random 3-D samples of unequal size', () => {
