@@ -46,6 +46,13 @@ async function openOnnx(path: string, opts: LoadModelOptions): Promise<Model> {
   }
 }
 
+/** The headers for an endpoint: the given ones, else `Authorization: Bearer $AEGIS_API_KEY` when set (an Aegis gateway key). */
+function endpointHeaders(opts: LoadModelOptions): Record<string, string> | undefined {
+  if (opts.headers) return opts.headers;
+  const key = process.env.AEGIS_API_KEY?.trim();
+  return key ? { authorization: `Bearer ${key}` } : undefined;
+}
+
 function openHttp(url: string, opts: LoadModelOptions): Model {
   if (!opts.inputShape || !opts.numClasses) {
     throw new AegisInputError(`model endpoint ${url} needs --input-shape and --num-classes`);
@@ -57,7 +64,7 @@ function openHttp(url: string, opts: LoadModelOptions): Model {
     inputShape: opts.inputShape,
     numClasses: opts.numClasses,
     classNames: opts.classNames,
-    headers: opts.headers,
+    headers: endpointHeaders(opts),
   });
 }
 

@@ -7,12 +7,22 @@ import { initRuntime, tf } from '../../src/core/runtime.js';
 import { recordAlert } from '../../src/gateway/alerts.js';
 import { AuditLog } from '../../src/gateway/audit/audit-log.js';
 import { parseGatewayConfig } from '../../src/gateway/config.js';
-import { startGateway } from '../../src/gateway/server.js';
+import { STORE_FILE, startGateway } from '../../src/gateway/server.js';
+import { GATEWAY_MIGRATIONS } from '../../src/gateway/services.js';
 import { buildSmallCnn } from '../../src/models/builders.js';
 import { HttpModel } from '../../src/models/http-model.js';
 import { loadOnnxModel, type OnnxModel } from '../../src/models/onnx-model.js';
 import { loadTfjsModel, saveTfjsModel } from '../../src/models/tfjs-model.js';
-import { CNN_PATH, createKeys, type GatewayFixture, gatewayFixture, testImages } from '../helpers/gateway-fixture.js';
+import { openStore } from '../../src/store/store.js';
+import {
+  CNN_PATH,
+  createKeys,
+  type GatewayFixture,
+  gatewayFixture,
+  TEST_NPZ,
+  testImages,
+} from '../helpers/gateway-fixture.js';
+import { runCli } from '../helpers/run-cli.js';
 
 const PREDICT = '/v1/models/cnn/predict';
 
@@ -215,6 +225,87 @@ describe('GET /v1/monitoring/:name', () => {
     assert.equal(top.statusCode, 403);
     const missing = await gw.app.inject({ method: 'GET', url: '/v1/monitoring/nope', headers: gw.auth('full') });
     assert.equal(missing.statusCode, 404);
+  });
+});
+
+describe('an Aegis attack through the gateway', () => {
+  it('aegis attack evasion --model http://gateway… runs with $AEGIS_API_KEY, and every query is audited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aegis-serve-attack-'));
+    const { keys, ids } = createKeys(dir, [{ name: 'red-team', scopes: [{ model: 'cnn', actions: ['predict'] }] }]);
+    const config = parseGatewayConfig({ server: { port: 0 }, dataDir: dir, models: { cnn: { path: CNN_PATH } } });
+    const running = await startGateway(config);
+    const saved = process.env.AEGIS_API_KEY;
+    try {
+      process.env.AEGIS_API_KEY = keys['red-team'];
+      const run = await runCli([
+        'attack',
+        'evasion',
+        '--model',
+        `${running.url}/v1/models/cnn/predict`,
+        '--access',
+        'scores',
+        '--input-shape',
+        '28,28,1',
+        '--num-classes',
+        '10',
+        '--data',
+        TEST_NPZ,
+        '--limit',
+        '4',
+        '--attack',
+        'square',
+        '--eps',
+        '0.1',
+        '--query-budget',
+        '20',
+        '--json',
+        '--quiet',
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      const report = JSON.parse(run.stdout) as { attacks: unknown[]; clean: { size: number } };
+      assert.equal(report.clean.size, 4);
+      assert.ok(report.attacks.length > 0);
+      const db = openStore(join(dir, STORE_FILE), GATEWAY_MIGRATIONS);
+      try {
+        const entries = new AuditLog(db).list({ keyId: ids['red-team'], limit: 1000 });
+        assert.ok(entries.length >= 4, `${entries.length} audited requests`);
+        assert.ok(entries.every((e) => e.status === 200));
+      } finally {
+        db.close();
+      }
+      process.env.AEGIS_API_KEY = 'aegis_000000000000_wrongwrongwrongwrongwrongwrongwrongwrongwro';
+      const refused = await runCli([
+        'attack',
+        'evasion',
+        '--model',
+        `${running.url}/v1/models/cnn/predict`,
+        '--access',
+        'scores',
+        '--input-shape',
+        '28,28,1',
+        '--num-classes',
+        '10',
+        '--data',
+        TEST_NPZ,
+        '--limit',
+        '2',
+        '--attack',
+        'square',
+        '--eps',
+        '0.1',
+        '--query-budget',
+        '5',
+        '--json',
+        '--quiet',
+      ]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /HTTP 401/);
+    } finally {
+      if (saved === undefined) delete process.env.AEGIS_API_KEY;
+      else process.env.AEGIS_API_KEY = saved;
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
