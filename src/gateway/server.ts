@@ -65,6 +65,11 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** Set when close() begins: requests that still arrive get 503. */
+interface Lifecycle {
+  draining: boolean;
+}
+
 /** Store file inside the data directory. */
 export const STORE_FILE = 'aegis.db';
 
@@ -98,9 +103,10 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
     };
     services = { ...(await createGatewayServices(config, db, registry, onAlert)), ...options.services };
     const ctx: GatewayContext = { config, registry, services, metrics, log: app.log };
-    registerRoutes(app, ctx);
+    const lifecycle: Lifecycle = { draining: false };
+    registerRoutes(app, ctx, lifecycle);
     await app.ready();
-    const close = closer(app, ctx, db);
+    const close = closer(app, ctx, db, lifecycle);
     return { app, registry, services, metrics, close };
   } catch (error) {
     await services?.close?.().catch(() => {});
@@ -157,7 +163,8 @@ function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInsta
     keepAliveTimeout: 5000,
     // Long names must reach the name check (400), not the router's own 414 with the path echoed.
     routerOptions: { maxParamLength: 2000 },
-    return503OnClosing: true,
+    // Our own 503 while draining (registerRoutes), in the gateway's error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket) {
       if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -177,8 +184,17 @@ function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInsta
   return app;
 }
 
-function registerRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+function registerRoutes(app: FastifyInstance, ctx: GatewayContext, lifecycle: Lifecycle): void {
   const { metrics } = ctx;
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!lifecycle.draining) {
+      done();
+      return;
+    }
+    // A request on a kept-alive connection after shutdown began: refuse it and close the connection.
+    reply.header('connection', 'close');
+    done(new GatewayError('unavailable', 'the server is shutting down', { stage: 'server', retryAfterSeconds: 1 }));
+  });
   app.setErrorHandler((error, request, reply) => {
     const e = abortedRequestError(error, request) ?? toGatewayError(error);
     if (e.code === 'internal') request.log.error({ err: error }, 'internal error');
@@ -307,10 +323,16 @@ function storeReady(db: StoreDatabase): boolean {
 }
 
 /** close(): drain (bounded by shutdownGraceMs), then release services, models and the store. Idempotent. */
-function closer(app: FastifyInstance, ctx: GatewayContext, db: StoreDatabase): () => Promise<void> {
+function closer(
+  app: FastifyInstance,
+  ctx: GatewayContext,
+  db: StoreDatabase,
+  lifecycle: Lifecycle,
+): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
+      lifecycle.draining = true;
       const grace = ctx.config.server.shutdownGraceMs;
       let timer: NodeJS.Timeout | undefined;
       const drained = app.close().then(() => true);

@@ -94,7 +94,8 @@ function slowPredict(url: string, key: string): { finish(): void; answer: Promis
     socket.on('close', () => resolveAnswer(out));
     socket.on('error', () => resolveAnswer(out));
   });
-  return { finish: () => socket.end(BODY.slice(half)), answer };
+  // write, not end: a half-closed socket makes Node abort the request (httpAllowHalfOpen is false).
+  return { finish: () => socket.write(BODY.slice(half)), answer };
 }
 
 describe('aegis serve (child process)', () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -225,6 +226,57 @@ describe('GET /v1/monitoring/:name', () => {
     assert.equal(top.statusCode, 403);
     const missing = await gw.app.inject({ method: 'GET', url: '/v1/monitoring/nope', headers: gw.auth('full') });
     assert.equal(missing.statusCode, 404);
+  });
+});
+
+describe('shutdown', () => {
+  it('close() lets an in-flight request finish (and audits it), answers 503 to one arriving meanwhile', async () => {
+    const drain = await gatewayFixture({ server: { shutdownGraceMs: 5000 } });
+    await drain.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = drain.app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const body = JSON.stringify({ inputs: [images.flat[0]], shape: [1, 28, 28, 1] });
+    const open = (text: string) => {
+      const socket = connect(port, '127.0.0.1');
+      let out = '';
+      socket.on('data', (d) => {
+        out += d.toString();
+      });
+      socket.on('error', () => {});
+      const answer = new Promise<string>((resolve) => socket.on('close', () => resolve(out)));
+      socket.write(text);
+      return { socket, answer };
+    };
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    // In flight: headers and half the body before shutdown begins.
+    const inFlight = open(
+      `POST ${PREDICT} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${drain.keys.full}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 100)}`,
+    );
+    // Connected, headers not finished: its request arrives after shutdown began.
+    const late = open(`GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${drain.keys.full}\r\n`);
+    await pause(200);
+    const closed = drain.stop();
+    await pause(200);
+    late.socket.write('\r\n');
+    await pause(200);
+    inFlight.socket.write(body.slice(100)); // write, not end: a half-close would abort the request
+    const served = await inFlight.answer;
+    assert.match(served, /^HTTP\/1\.1 200 OK/);
+    const requestId = /"requestId":"([^"]+)"/.exec(served)?.[1];
+    const refused = await late.answer;
+    assert.match(refused, /^HTTP\/1\.1 503 /);
+    assert.match(refused, /"code":"unavailable"/);
+    assert.match(refused, /retry-after: 1/i);
+    await closed;
+    const db = openStore(join(drain.dir, STORE_FILE), GATEWAY_MIGRATIONS);
+    try {
+      const logged = new AuditLog(db).list({ limit: 10 }).map((e) => e.requestId);
+      assert.ok(logged.includes(requestId as string), 'the drained 200 is in the audit log');
+    } finally {
+      db.close();
+      rmSync(drain.dir, { recursive: true, force: true });
+    }
   });
 });
 

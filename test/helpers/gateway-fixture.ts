@@ -53,6 +53,8 @@ export interface GatewayFixture extends BuiltGateway {
   keyIds: Record<string, string>;
   /** `{authorization: 'Bearer …'}` for a key name. */
   auth(name: string): Record<string, string>;
+  /** Closes the gateway but keeps its data directory (remove `dir` yourself). */
+  stop(): Promise<void>;
 }
 
 /** Writes keys into the store at `<dir>/aegis.db` (as `aegis keys create` would) and returns them. */
@@ -104,6 +106,7 @@ export async function gatewayFixture(
     keys,
     keyIds: ids,
     auth: (name) => ({ authorization: `Bearer ${keys[name]}` }),
+    stop: built.close,
     close: async () => {
       await built.close();
       rmSync(dir, { recursive: true, force: true });
