@@ -20,7 +20,7 @@ import { PRADA_DEFAULTS, PradaDetector, type PradaSnapshot } from './prada.js';
 export type ExtractionStatus = 'ok' | 'throttled' | 'blocked';
 
 export interface ExtractionMonitorOptions {
-  /** Most rows kept per class in a client's growing set. Default 256. */
+  /** Most rows kept per class in a client's growing set. Default 64. */
   maxGrowingSetPerClass?: number;
   /** Distances tested per client (≤ 5000). Default 5000. */
   window?: number;

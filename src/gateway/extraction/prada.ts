@@ -33,13 +33,13 @@ export interface PradaOptions {
   threshold: number;
   /** Distances |D| needed before the normality test is applied (≥ 3). */
   minQueries: number;
-  /** Most rows kept in one class's growing set G_c (FIFO beyond). Default 256. */
+  /** Most rows kept in one class's growing set G_c (FIFO beyond). Default 64. */
   maxGrowingSetPerClass?: number;
   /** Most recent distances tested (3 … 5000). Default 5000. */
   window?: number;
 }
 
-export const PRADA_DEFAULTS = { maxGrowingSetPerClass: 256, window: SHAPIRO_WILK_MAX_N } as const;
+export const PRADA_DEFAULTS = { maxGrowingSetPerClass: 64, window: SHAPIRO_WILK_MAX_N } as const;
 
 /**
  * Squared L2 distance from x = x[offset, offset + dims) to the nearest of `count` rows of `set`.
@@ -286,6 +286,11 @@ export class PradaDetector {
 
   get queries(): number {
     return this.queryCount;
+  }
+
+  /** |D|: distances recorded so far. */
+  get distances(): number {
+    return this.distanceCount;
   }
 
   get alarmed(): boolean {
