@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import { initRuntime, tf } from '../../src/core/runtime.js';
 import { recordAlert } from '../../src/gateway/alerts.js';
 import { AuditLog } from '../../src/gateway/audit/audit-log.js';
@@ -226,6 +228,56 @@ describe('GET /v1/monitoring/:name', () => {
     assert.equal(top.statusCode, 403);
     const missing = await gw.app.inject({ method: 'GET', url: '/v1/monitoring/nope', headers: gw.auth('full') });
     assert.equal(missing.statusCode, 404);
+  });
+});
+
+describe('JWT bearer tokens', () => {
+  it('serves a token signed by a configured key with the scopes and tier of its claims', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aegis-serve-jwt-'));
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const pem = join(dir, 'idp.pem');
+    writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
+    const jwtGateway = await gatewayFixture(
+      { auth: { apiKeys: false, jwt: { keys: [pem], issuer: 'https://idp.test' } } },
+      { keys: [] },
+    );
+    const token = (scope: string, issuer = 'https://idp.test') =>
+      new SignJWT({ scope, aegis_tier: 'label' })
+        .setProtectedHeader({ alg: 'EdDSA' })
+        .setSubject('svc-1')
+        .setIssuer(issuer)
+        .setExpirationTime('5m')
+        .sign(privateKey);
+    try {
+      const payload = { inputs: images.flat.slice(0, 2), shape: [2, 28, 28, 1] };
+      const ok = await jwtGateway.app.inject({
+        method: 'POST',
+        url: PREDICT,
+        headers: { authorization: `Bearer ${await token('predict:cnn')}` },
+        payload,
+      });
+      assert.equal(ok.statusCode, 200);
+      assert.deepEqual(Object.keys(ok.json()), ['labels', 'model', 'requestId'], 'aegis_tier label: no scores');
+      const entry = new AuditLog(jwtGateway.services.db).list({ limit: 1 })[0];
+      assert.equal(entry?.keyId, 'jwt:svc-1');
+      const noScope = await jwtGateway.app.inject({
+        method: 'POST',
+        url: PREDICT,
+        headers: { authorization: `Bearer ${await token('list:cnn')}` },
+        payload,
+      });
+      assert.equal(noScope.statusCode, 403);
+      const otherIssuer = await jwtGateway.app.inject({
+        method: 'POST',
+        url: PREDICT,
+        headers: { authorization: `Bearer ${await token('predict:cnn', 'https://evil.test')}` },
+        payload,
+      });
+      assert.equal(otherIssuer.statusCode, 401);
+    } finally {
+      await jwtGateway.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
