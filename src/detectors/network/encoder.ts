@@ -66,6 +66,8 @@ export interface EncodeResult {
 export interface FitEncoderOptions {
   maxCategories?: number;
   logThreshold?: number;
+  /** Columns left out of the features (e.g. testbed artefacts such as UNSW-NB15's TTLs). */
+  exclude?: readonly string[];
 }
 
 function signedLog1p(v: number): number {
@@ -103,7 +105,11 @@ export class FlowEncoder {
     const maxCategories = options.maxCategories ?? MAX_CATEGORIES;
     const logThreshold = options.logThreshold ?? LOG_THRESHOLD;
     const p = table.numericNames.length;
-    const numeric: NumericEncoding[] = table.numericNames.map((name, j) => {
+    const excluded = new Set(options.exclude ?? []);
+    const unknown = [...excluded].filter((c) => !table.numericNames.includes(c) && !table.categoricalNames.includes(c));
+    if (unknown.length > 0) throw new AegisInputError(`cannot exclude unknown columns: ${unknown.join(', ')}`);
+    const numericColumns = table.numericNames.flatMap((name, j) => (excluded.has(name) ? [] : [[name, j] as const]));
+    const numeric: NumericEncoding[] = numericColumns.map(([name, j]) => {
       const finite: number[] = [];
       for (let i = 0; i < table.size; i++) {
         const v = table.numeric[i * p + j] as number;
@@ -136,7 +142,10 @@ export class FlowEncoder {
       const std = Math.sqrt(variance) > 1e-9 ? Math.sqrt(variance) : 1;
       return { name, log, mean, std, min, max, fill, integer };
     });
-    const categorical = table.categoricalNames.map((name, c) => {
+    const categoricalColumns = table.categoricalNames.flatMap((name, c) =>
+      excluded.has(name) ? [] : [[name, c] as const],
+    );
+    const categorical = categoricalColumns.map(([name, c]) => {
       const counts = new Map<string, number>();
       for (const v of table.categorical[c] as string[]) counts.set(v, (counts.get(v) ?? 0) + 1);
       const categories = [...counts.entries()]

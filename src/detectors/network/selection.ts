@@ -103,3 +103,28 @@ export function selectionFigures(detector: NidsDetector, split: LeaveAttacksOut)
     falsePositiveRate: m.falsePositiveRate,
   };
 }
+
+/** One scored design of a selection run. */
+export interface SelectionRow extends SelectionFigures {
+  design: string;
+  novelty: string;
+  noveltyFpr: number | null;
+  supervisedFpr: number | 'argmax';
+}
+
+/** Alert budget of the selection: designs flagging more benign validation flows are not eligible. */
+export const SELECTION_FPR_CAP = 0.05;
+
+/**
+ * The chosen design: highest balanced accuracy (to 3 decimals) among those whose validation FPR
+ * stays within the alert budget, ties broken by ROC AUC. Without the cap, balanced accuracy keeps
+ * buying recall on held-out attacks with false positives (10% FPR would win) — an operating
+ * point no SOC can staff, so the budget is part of the criterion, fixed before any test run.
+ */
+export function pickDesign<T extends SelectionFigures>(rows: readonly T[], fprCap = SELECTION_FPR_CAP): T {
+  const eligible = rows.filter((r) => r.falsePositiveRate <= fprCap);
+  if (eligible.length === 0)
+    throw new AegisInputError(`selection: no design keeps the validation FPR within ${fprCap}`);
+  const key = (r: T) => Math.round(r.balancedAccuracy * 1000);
+  return eligible.reduce((best, r) => (key(r) > key(best) || (key(r) === key(best) && r.auc > best.auc) ? r : best));
+}

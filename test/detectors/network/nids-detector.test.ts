@@ -21,6 +21,7 @@ describe('NIDS detector on synthetic NSL-KDD flows', () => {
     await initRuntime();
     detector = await NidsDetector.train(table(nslLines(1500, 1)), {
       seed: 0,
+      novelty: ['autoencoder', 'iforest'],
       targetFpr: 0.01,
       classifier: { epochs: 15 },
       autoencoder: { epochs: 20 },
