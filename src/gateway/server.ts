@@ -160,7 +160,6 @@ function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInsta
       headersTimeout: requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(requestTimeoutMs / 4))),
     },
-    keepAliveTimeout: 5000,
     // Long names must reach the name check (400), not the router's own 414 with the path echoed.
     routerOptions: { maxParamLength: 2000 },
     // Our own 503 while draining (registerRoutes), in the gateway's error shape.

@@ -438,7 +438,9 @@ describe('serving', () => {
         const scores = await local.predictScores(x);
         const want = (await scores.data()) as Float32Array;
         tf.dispose([x, scores]);
-        res.json().scores[0].forEach((v: number, j: number) => assert.ok(Math.abs(v - (want[j] as number)) < 1e-5));
+        res.json().scores[0].forEach((v: number, j: number) => {
+          assert.ok(Math.abs(v - (want[j] as number)) < 1e-5);
+        });
         const list = await small.app.inject({ method: 'GET', url: '/v1/models', headers: small.auth('k') });
         assert.deepEqual(
           list
