@@ -36,7 +36,7 @@ export interface WindowEvaluation {
   examples: number;
   /** When the evaluation finished (ISO 8601). */
   time: string;
-  /** CPU time the evaluation took (ms), summed over its slices. */
+  /** Milliseconds spent running the evaluation (wall clock inside its own slices, not the gaps between them). */
   ms: number;
   results: DetectorResult[];
   /** Alerts raised by this window (a detector that was already drifting raises none). */
