@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { initRuntime, tf } from '../../src/core/runtime.js';
 import { listAlerts } from '../../src/gateway/alerts.js';
@@ -10,6 +11,7 @@ import type {
   MonitorService,
 } from '../../src/gateway/pipeline/services.js';
 import { type GatewayFixture, gatewayFixture, TEST_NPZ, testImages } from '../helpers/gateway-fixture.js';
+import { redisSkipReason } from '../helpers/redis.js';
 
 const PREDICT = '/v1/models/cnn/predict';
 let images: Awaited<ReturnType<typeof testImages>>;
@@ -258,6 +260,66 @@ describe('adversarial-input detector (feature squeezing calibrated at startup)',
       const flagged = stagesOf(gw, res.json().requestId).find((d) => d.startsWith('detector:'));
       assert.equal(flagged, 'detector:flagged');
     } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('with Redis (limits shared by replicas)', async () => {
+  const url = process.env.AEGIS_TEST_REDIS_URL;
+  const skip = await redisSkipReason(url);
+
+  it('is ready while Redis answers; while it is down, /readyz says so and predictions fail closed with 503', {
+    skip,
+  }, async () => {
+    // A TCP relay in front of the test Redis, so this test can cut "Redis" without touching the real one.
+    const target = new URL(url as string);
+    const sockets = new Set<Socket>();
+    const relay = createServer((client) => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => {});
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as AddressInfo).port;
+    const gw = await gatewayFixture({
+      limits: { store: 'redis' },
+      redis: { url: `redis://127.0.0.1:${port}`, keyPrefix: `aegis-pipeline-test-${process.pid}-${Date.now()}` },
+    });
+    try {
+      const ready = await gw.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(ready.statusCode, 200);
+      assert.equal(ready.json().checks.redis, 'ok');
+      assert.equal((await post(gw, 'full', rows(1))).statusCode, 200);
+
+      relay.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const down = await gw.app.inject({ method: 'GET', url: '/readyz' });
+      assert.equal(down.statusCode, 503);
+      assert.deepEqual(down.json(), { status: 'not-ready', checks: { models: 'ok', store: 'ok', redis: 'not-ready' } });
+      const refused = await post(gw, 'full', rows(1));
+      assert.equal(refused.statusCode, 503);
+      assert.equal(refused.json().error.code, 'unavailable');
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.ok(!refused.body.includes(String(port)), 'no Redis address in the answer');
+
+      // Redis back: the gateway recovers by itself (ioredis reconnects within its 2 s backoff).
+      await new Promise<void>((resolve) => relay.listen(port, '127.0.0.1', resolve));
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        status = (await post(gw, 'full', rows(1))).statusCode;
+      }
+      assert.equal(status, 200);
+      assert.equal((await gw.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200);
+    } finally {
+      relay.close();
+      for (const s of sockets) s.destroy();
       await gw.close();
     }
   });
