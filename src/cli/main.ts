@@ -16,6 +16,7 @@ import { registerKeygenCommand } from './keygen.js';
 import { registerKeysCommand } from './keys.js';
 import { registerLineageCommand } from './lineage.js';
 import { registerMonitorCommand } from './monitor.js';
+import { registerNidsCommand } from './nids.js';
 import { registerPoisonCommand } from './poison.js';
 import { registerScanCommand } from './scan.js';
 import { registerServeCommand } from './serve.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerKeysCommand(program);
   registerServeCommand(program);
   registerMonitorCommand(program);
+  registerNidsCommand(program);
   return program;
 }
 
