@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -203,6 +203,23 @@ describe('aegis serve: bad flags and configs exit 2', () => {
       const run = await runCli(['serve', ...args]);
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
       assert.match(run.stderr, message);
+    }
+  });
+
+  it('exits 2 when the port is taken, and releases the store it opened', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolveListen) => taken.listen(0, '127.0.0.1', resolveListen));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const dataDir = join(dir, 'taken');
+      const run = await runCli(['serve', '--model', `cnn=${CNN}`, '--port', String(port), '--data-dir', dataDir]);
+      assert.equal(run.code, 2);
+      assert.equal(run.stderr, `aegis: cannot listen on 127.0.0.1:${port}: EADDRINUSE\n`);
+      assert.equal(run.stdout, '');
+      // The store was closed: the keys command can use it at once.
+      await createKey(dataDir, 'after');
+    } finally {
+      taken.close();
     }
   });
 
