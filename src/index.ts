@@ -54,6 +54,13 @@ export { defendAgainstPoison, detectPoison } from './defenses/poison/run-poison-
 export { DEFENSES, getDefense } from './defenses/registry.js';
 export { parseInputSchema } from './defenses/validation/input-schema.js';
 export { assertValidInput, validateInput } from './defenses/validation/validate-input.js';
+export type { Detector, Reason, TrainableDetector, Verdict } from './detectors/detector.js';
+export { binaryMetrics, multiclassMetrics, rocAuc, thresholdAtFpr } from './detectors/metrics.js';
+export { evaluateNids } from './detectors/network/evaluate.js';
+export { constrainedAdversarialTraining } from './detectors/network/evasion/adversarial-training.js';
+export { constrainedEvasion } from './detectors/network/evasion/constrained-evasion.js';
+export { NidsDetector } from './detectors/network/nids-detector.js';
+export { parseFlows, readFlows } from './detectors/network/read-flows.js';
 export { buildLogisticRegression, buildMlp, buildSmallCnn } from './models/builders.js';
 export { evaluateAccuracy, predictDataset } from './models/evaluate.js';
 export { HttpModel } from './models/http-model.js';
