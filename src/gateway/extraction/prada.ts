@@ -19,11 +19,13 @@
  * - D is a sliding window of the most recent `window` (≤ 5000, Royston's range of the test)
  *   distances; the test runs on that window after every query, as Algorithm 1 does. The window
  *   is also kept sorted, so the outlier trim is two binary searches and W is one O(n) pass.
- * - std is the population deviation (ddof 0), as in the authors' published code.
+ * - The alarm latches at the first W < δ (the query is recorded); the gateway acts on it once.
  * - A window whose trimmed distances are all equal (e.g. one image sent over and over) has W = 1
  *   and raises no alarm: Shapiro-Wilk has no evidence against normality without spread.
- * The authors' code additionally skips classes with fewer than 10 distances and tests every
- * 10th query; neither is in the paper, so neither is here.
+ * The steps above (the 0 that opens D_{G_c}, T_c only rising, the 3σ trim, population std)
+ * match the authors' published reference implementation (Aalto SSG, growing_set.py). That code
+ * additionally skips classes with fewer than 10 distances and tests every 10th query; neither is
+ * in Algorithm 1, so neither is here.
  */
 import { AegisInputError } from '../../core/errors.js';
 import { SHAPIRO_WILK_MAX_N, SHAPIRO_WILK_MIN_N, shapiroWilkSorted } from './shapiro-wilk.js';
