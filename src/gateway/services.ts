@@ -77,23 +77,29 @@ export async function createGatewayServices(
   const limits = await createLimits(config, { db, onAlert });
   const extraction = config.extraction.enabled ? new ExtractionMonitor(config.extraction, onAlert) : undefined;
   const monitors = new Map<string, MonitorService>();
-  if (config.monitoring.enabled) {
-    for (const served of registry.all()) {
-      const modelConfig = config.models[served.name];
-      const reference = modelConfig?.reference
-        ? await referenceOf(served, modelConfig.reference, modelConfig.path)
-        : undefined;
-      monitors.set(
-        served.name,
-        createModelMonitor(config.monitoring, {
-          model: served.name,
-          inputShape: served.info.inputShape,
-          numClasses: served.info.numClasses,
-          reference,
-          onAlert,
-        }),
-      );
+  try {
+    if (config.monitoring.enabled) {
+      for (const served of registry.all()) {
+        const modelConfig = config.models[served.name];
+        const reference = modelConfig?.reference
+          ? await referenceOf(served, modelConfig.reference, modelConfig.path)
+          : undefined;
+        monitors.set(
+          served.name,
+          createModelMonitor(config.monitoring, {
+            model: served.name,
+            inputShape: served.info.inputShape,
+            numClasses: served.info.numClasses,
+            reference,
+            onAlert,
+          }),
+        );
+      }
     }
+  } catch (error) {
+    // A bad reference must not leave a Redis connection holding the process open.
+    await limits.close();
+    throw error;
   }
   const audit = config.audit.enabled ? new AuditLog(db, { synchronous: 'normal' }) : undefined;
   const redis = config.redis ? redisProbe(config.redis.url) : undefined;

@@ -223,6 +223,29 @@ describe('GET /v1/monitoring/:name', () => {
     assert.equal(body.alerts[0].source, 'drift/ks');
   });
 
+  it('compares against models.<name>.reference when given; a bad reference stops startup naming it', async () => {
+    const withReference = await gatewayFixture({
+      models: { cnn: { path: CNN_PATH, reference: `${TEST_NPZ}[0:100]` } },
+    });
+    try {
+      const res = await withReference.app.inject({
+        method: 'GET',
+        url: '/v1/monitoring/cnn',
+        headers: withReference.auth('full'),
+      });
+      const reference = res.json().monitoring.reference;
+      assert.notEqual(reference.source, 'live');
+      assert.equal(reference.examples, 100);
+      assert.equal(reference.ready, true);
+    } finally {
+      await withReference.close();
+    }
+    await assert.rejects(
+      gatewayFixture({ models: { cnn: { path: CNN_PATH, reference: `${TEST_NPZ}[0:999]` } } }, { keys: [] }),
+      /models\.cnn\.reference: range \[0:999\] is outside/,
+    );
+  });
+
   it('refuses a key without the monitor scope (403) and an unknown model to a covering key (404)', async () => {
     const top = await gw.app.inject({ method: 'GET', url: '/v1/monitoring/cnn', headers: gw.auth('top') });
     assert.equal(top.statusCode, 403);
