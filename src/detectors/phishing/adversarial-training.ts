@@ -1,0 +1,76 @@
+// Adversarial training by data augmentation with attacked examples (Goodfellow et al. 2015, ICLR; for text, Jin et al. 2020, TextFooler §5 and Morris et al. 2020, TextAttack's augmentation recipes).
+/**
+ * Hardening the phishing text model: train, attack the TRAINING phishing with the text evasion
+ * attack at budget ε, add every reworded message (label phishing) to the training set, retrain
+ * (threshold re-chosen out-of-fold on the same legitimate training mail), and repeat for `rounds`.
+ * The test set is never attacked during training.
+ *
+ * The project's adversarial trainer (src/defenses/training: PGD-AT, TRADES, FBF) perturbs
+ * continuous inputs along gradients; word and character substitutions are discrete, so the
+ * inner maximisation here is the greedy search itself — the same min-max, with the attack that
+ * is later evaluated.
+ */
+import { AegisInputError } from '../../core/errors.js';
+import { adversarialEvent, attackEvent, type TextAttackOptions } from './evasion/text-attack.js';
+import type { FeatureRow, PhishEvent } from './features.js';
+import type { PhishingDetector, PhishTrainOptions, TrainingSummary } from './phishing-detector.js';
+
+export interface AdversarialTrainingOptions extends PhishTrainOptions {
+  /** Edit budget of the training attack. */
+  eps: number;
+  unit?: TextAttackOptions['unit'];
+  transformations?: TextAttackOptions['transformations'];
+  /** Attack-and-retrain rounds. Default 1. */
+  rounds?: number;
+}
+
+export interface AdversarialTrainingRound {
+  round: number;
+  attacked: number;
+  /** Reworded messages added this round. */
+  added: number;
+  /** Of the attacked training phishing, the share that evaded the current model. */
+  evasionRate: number;
+  summary: TrainingSummary;
+}
+
+/** Trains `detector` on clean rows, then hardens it; returns per-round figures. */
+export function adversariallyTrain(
+  detector: PhishingDetector,
+  events: readonly PhishEvent[],
+  labels: ArrayLike<number>,
+  options: AdversarialTrainingOptions,
+  cleanRows?: readonly FeatureRow[],
+): AdversarialTrainingRound[] {
+  if (!(options.eps > 0 && options.eps <= 1)) {
+    throw new AegisInputError(`adversarial training: the edit budget must be in (0, 1], got ${options.eps}`);
+  }
+  const rows: FeatureRow[] = cleanRows ? [...cleanRows] : events.map((e) => detector.featurize(e));
+  const y: number[] = Array.from(labels as ArrayLike<number>);
+  const rounds = options.rounds ?? 1;
+  const out: AdversarialTrainingRound[] = [];
+  let summary = detector.fitRows(rows, y, options);
+  for (let round = 1; round <= rounds; round++) {
+    let attacked = 0;
+    let evaded = 0;
+    const added: FeatureRow[] = [];
+    events.forEach((event, i) => {
+      if ((labels[i] as number) !== 1) return;
+      const a = attackEvent(detector, event, {
+        budgets: [options.eps],
+        ...(options.unit ? { unit: options.unit } : {}),
+        ...(options.transformations ? { transformations: options.transformations } : {}),
+      });
+      if (!a.flagged) return;
+      attacked++;
+      if ((a.steps.at(-1)?.logit ?? Number.POSITIVE_INFINITY) <= detector.threshold) evaded++;
+      if (a.steps.length > 0) added.push(detector.featurize(adversarialEvent(event, a)));
+    });
+    rows.push(...added);
+    for (let k = 0; k < added.length; k++) y.push(1);
+    summary = detector.fitRows(rows, y, { ...options, seed: (options.seed ?? 0) + round });
+    out.push({ round, attacked, added: added.length, evasionRate: attacked ? evaded / attacked : 0, summary });
+  }
+  if (rounds === 0) out.push({ round: 0, attacked: 0, added: 0, evasionRate: 0, summary });
+  return out;
+}
