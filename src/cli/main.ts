@@ -17,6 +17,7 @@ import { registerKeysCommand } from './keys.js';
 import { registerLineageCommand } from './lineage.js';
 import { registerMonitorCommand } from './monitor.js';
 import { registerNidsCommand } from './nids.js';
+import { registerPhishCommand } from './phish.js';
 import { registerPoisonCommand } from './poison.js';
 import { registerScanCommand } from './scan.js';
 import { registerServeCommand } from './serve.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerMonitorCommand(program);
   registerNidsCommand(program);
+  registerPhishCommand(program);
   return program;
 }
 

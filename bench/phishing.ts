@@ -1,0 +1,276 @@
+/**
+ * Phishing detection figures on the real corpora in ../shared/datasets. Stages (--stage,
+ * comma-separated; default all):
+ *
+ * - random: all phishing (Nazario 2004–05 + phishing-pot 2022–26) against all SpamAssassin ham,
+ *   stratified 70/30 split (seeded); also the PILFER-comparable setting (Nazario only vs ham).
+ *   Operating threshold: out-of-fold on the training part at 0.1% FPR, never the test part.
+ * - cross: splits that keep sources apart — Nazario batch 1 → batch 2 (time), Nazario →
+ *   phishing-pot (era; ham easy → hard), phishing-pot → Nazario.
+ * - artefacts: the artefact-only baseline (dates, hop counts, header-name sets, envelope,
+ *   bookkeeping headers) on the random and cross-corpus splits.
+ * - url / sms: the URL data set (Hannousse & Yahiouche 2021, raw URL only) and the SMS Spam
+ *   Collection, stratified 70/30.
+ * - evasion: homoglyph/typo/synonym attack on the random split's test phishing at word budgets
+ *   1/2/5%; without and with the homoglyph fold; then adversarial training and the attack again.
+ *
+ * Usage: npx tsx bench/phishing.ts [--stage random,cross,artefacts,url,sms,evasion] [--seed 1]
+ *        [--attack-limit 200] [--out FILE.json]. Prints one JSON document; progress on stderr.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { adversariallyTrain } from '../src/detectors/phishing/adversarial-training.js';
+import { ARTEFACT_BUCKETS, artefactRow } from '../src/detectors/phishing/artefacts.js';
+import { loadMailCorpus, splitIndices } from '../src/detectors/phishing/corpus.js';
+import { readSmsData, readUrlCsv } from '../src/detectors/phishing/datasets.js';
+import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
+import { runTextEvasion, type TextEvasionResult } from '../src/detectors/phishing/evasion/text-attack.js';
+import type { FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
+import { logitOf } from '../src/detectors/phishing/logistic.js';
+import type { MailMessage } from '../src/detectors/phishing/parse-mail.js';
+import { calibratedLogistic, PhishingDetector } from '../src/detectors/phishing/phishing-detector.js';
+
+const { values } = parseArgs({
+  options: {
+    stage: { type: 'string', default: 'random,cross,artefacts,url,sms,evasion' },
+    seed: { type: 'string', default: '1' },
+    out: { type: 'string' },
+    shared: { type: 'string', default: process.env.AEGIS_SHARED ?? '../shared' },
+    'attack-limit': { type: 'string', default: '200' },
+  },
+});
+const stages = new Set(String(values.stage).split(','));
+const seed = Number(values.seed);
+const DATA = `${values.shared}/datasets`;
+const SA = `${DATA}/spamassassin-public-corpus`;
+const NAZ = `${DATA}/nazario-phishing-mbox`;
+const POT = `${DATA}/phishing-pot-sample/phishing_pot_sample1000.tar.gz`;
+const SOURCES = {
+  easy: `${SA}/easy_ham.tar.gz`,
+  easy2: `${SA}/easy_ham_2.tar.gz`,
+  hard: `${SA}/hard_ham.tar.gz`,
+  naz0: `${NAZ}/phishing0.mbox.gz`,
+  naz1: `${NAZ}/20051114.mbox.gz`,
+  pot: POT,
+};
+const log = (text: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+const round = (v: unknown): unknown => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v);
+const brief = (e: PhishEvaluation) => {
+  const { roc: _roc, ...rest } = e;
+  return Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, round(v)]));
+};
+
+const out: Record<string, unknown> = { seed, node: process.version, stages: [...stages] };
+const missing = Object.values(SOURCES).find((p) => !existsSync(p));
+if (missing) {
+  out.skipped = `needs ${missing} (the team's shared folder)`;
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  process.exit(0);
+}
+
+log('reading and parsing the mail corpora');
+const corpus = await loadMailCorpus(
+  [SOURCES.easy, SOURCES.easy2, SOURCES.hard],
+  [SOURCES.naz0, SOURCES.naz1, SOURCES.pot],
+);
+const n = corpus.messages.length;
+out.corpus = {
+  messages: n,
+  phishing: corpus.labels.reduce((a, b) => a + b, 0),
+  legitimate: n - corpus.labels.reduce((a, b) => a + b, 0),
+  duplicatesDropped: corpus.duplicates,
+  skipped: corpus.skipped.length,
+  warnings: corpus.warnings.length,
+  parseSeconds: round(corpus.seconds),
+  parsedPerSecond: round(n / corpus.seconds),
+  bySource: Object.fromEntries(
+    Object.entries(SOURCES).map(([k, p]) => [k, corpus.sources.filter((s) => s === p).length]),
+  ),
+};
+const parsePerMessage = corpus.seconds / n;
+
+const detector = new PhishingDetector({ mode: 'mail' });
+log('featurizing');
+const t = performance.now();
+const rows: FeatureRow[] = corpus.messages.map((m) => detector.featurize(m));
+const featurizeSeconds = (performance.now() - t) / 1000;
+const artefacts: FeatureRow[] = corpus.messages.map(artefactRow);
+const y = corpus.labels;
+
+function fitEval(trainIdx: number[], testIdx: number[], what: string, rowsOf = rows, buckets?: number) {
+  log(`fit ${what}: ${trainIdx.length} train, ${testIdx.length} test`);
+  const fitted = calibratedLogistic(
+    trainIdx.map((i) => rowsOf[i] as FeatureRow),
+    trainIdx.map((i) => y[i] as number),
+    buckets ?? detector.featurizer.hasher.buckets,
+    { seed },
+  );
+  const started = performance.now();
+  const logits = testIdx.map((i) => logitOf(fitted.model, rowsOf[i] as FeatureRow));
+  const scoreSeconds = (performance.now() - started) / 1000;
+  const ev = evaluateLogits(
+    logits,
+    testIdx.map((i) => y[i] as number),
+    fitted.threshold,
+    scoreSeconds,
+  );
+  return { fitted, ev };
+}
+
+const bySource = (...paths: string[]) => corpus.sources.flatMap((s, i) => (paths.includes(s) ? [i] : []));
+const [trainAll, testAll] = splitIndices(y, 0.3, seed);
+
+if (stages.has('random')) {
+  const { fitted, ev } = fitEval(trainAll, testAll, 'random split');
+  const featurizePerMessage = featurizeSeconds / n;
+  out.random = {
+    ...brief(ev),
+    training: fitted.summary,
+    messagesPerSecondScoring: round(1 / (featurizePerMessage + ev.seconds / ev.size)),
+    messagesPerSecondWithParsing: round(1 / (parsePerMessage + featurizePerMessage + ev.seconds / ev.size)),
+  };
+  const pilferIdx = bySource(SOURCES.easy, SOURCES.easy2, SOURCES.hard, SOURCES.naz0, SOURCES.naz1);
+  const pilferLabels = pilferIdx.map((i) => y[i] as number);
+  const [ptr, pte] = splitIndices(pilferLabels, 0.3, seed);
+  const pilfer = fitEval(
+    ptr.map((k) => pilferIdx[k] as number),
+    pte.map((k) => pilferIdx[k] as number),
+    'PILFER setting (Nazario vs SpamAssassin ham)',
+  );
+  out.randomNazarioOnly = { ...brief(pilfer.ev), training: pilfer.fitted.summary };
+  const textOnly = new PhishingDetector({ mode: 'mail', textOnly: true });
+  const textRows = corpus.messages.map((m) => textOnly.featurize(m));
+  const tOnly = fitEval(trainAll, testAll, 'text only (ablation)', textRows);
+  out.randomTextOnly = brief(tOnly.ev);
+}
+
+const CROSS: { name: string; train: string[]; test: string[] }[] = [
+  {
+    name: 'time: Nazario Nov04–Jun05 + easy_ham → Nazario Jun–Nov05 + easy_ham_2',
+    train: [SOURCES.naz0, SOURCES.easy],
+    test: [SOURCES.naz1, SOURCES.easy2],
+  },
+  {
+    name: 'era: Nazario 2004–05 + easy_ham(+2) → phishing-pot 2022–26 + hard_ham',
+    train: [SOURCES.naz0, SOURCES.naz1, SOURCES.easy, SOURCES.easy2],
+    test: [SOURCES.pot, SOURCES.hard],
+  },
+  {
+    name: 'era reversed: phishing-pot + easy_ham → Nazario + easy_ham_2 + hard_ham',
+    train: [SOURCES.pot, SOURCES.easy],
+    test: [SOURCES.naz0, SOURCES.naz1, SOURCES.easy2, SOURCES.hard],
+  },
+];
+
+if (stages.has('cross') || stages.has('artefacts')) {
+  const cross: unknown[] = [];
+  for (const split of CROSS) {
+    const trainIdx = bySource(...split.train);
+    const testIdx = bySource(...split.test);
+    const row: Record<string, unknown> = { split: split.name, train: trainIdx.length, test: testIdx.length };
+    if (stages.has('cross')) row.detector = brief(fitEval(trainIdx, testIdx, split.name).ev);
+    if (stages.has('artefacts')) {
+      row.artefactOnly = brief(fitEval(trainIdx, testIdx, `artefacts: ${split.name}`, artefacts, ARTEFACT_BUCKETS).ev);
+    }
+    cross.push(row);
+  }
+  out.crossCorpus = cross;
+}
+
+if (stages.has('artefacts')) {
+  out.artefactOnlyRandom = brief(
+    fitEval(trainAll, testAll, 'artefact-only, random split', artefacts, ARTEFACT_BUCKETS).ev,
+  );
+}
+
+if (stages.has('url')) {
+  const path = `${DATA}/web-phishing-hannousse2021/dataset_phishing.csv.gz`;
+  const data = readUrlCsv(path);
+  const d = new PhishingDetector({ mode: 'url' });
+  const [tr, te] = splitIndices(data.labels, 0.3, seed);
+  log(`url mode: ${tr.length} train, ${te.length} test`);
+  d.fitRows(
+    tr.map((i) => d.featurize(data.items[i] as string)),
+    tr.map((i) => data.labels[i] as number),
+    { seed, targetFpr: 0.01 },
+  );
+  const started = performance.now();
+  const logits = te.map((i) => d.logit(data.items[i] as string));
+  const ev = evaluateLogits(
+    logits,
+    te.map((i) => data.labels[i] as number),
+    d.threshold,
+    (performance.now() - started) / 1000,
+  );
+  out.url = { ...brief(ev), targetFpr: 0.01, duplicates: data.duplicates, skipped: data.skipped.length };
+}
+
+if (stages.has('sms')) {
+  const data = readSmsData('sms-spam');
+  const d = new PhishingDetector({ mode: 'sms' });
+  const [tr, te] = splitIndices(data.labels, 0.3, seed);
+  log(`sms mode: ${tr.length} train, ${te.length} test`);
+  d.fitRows(
+    tr.map((i) => d.featurize(data.items[i] as string)),
+    tr.map((i) => data.labels[i] as number),
+    { seed, targetFpr: 0.01 },
+  );
+  const started = performance.now();
+  const logits = te.map((i) => d.logit(data.items[i] as string));
+  const ev = evaluateLogits(
+    logits,
+    te.map((i) => data.labels[i] as number),
+    d.threshold,
+    (performance.now() - started) / 1000,
+  );
+  out.sms = { ...brief(ev), targetFpr: 0.01, duplicatesDropped: data.duplicates };
+}
+
+if (stages.has('evasion')) {
+  const limit = Number(values['attack-limit']);
+  const budgets = [0.01, 0.02, 0.05];
+  const testPhish = testAll.filter((i) => y[i] === 1).slice(0, limit);
+  const events: PhishEvent[] = testPhish.map((i) => corpus.messages[i] as MailMessage);
+  const trainEvents = trainAll.map((i) => corpus.messages[i] as MailMessage);
+  const trainLabels = trainAll.map((i) => y[i] as number);
+  const rowsFor = (r: TextEvasionResult) =>
+    r.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, round(v)])));
+  const evasion: Record<string, unknown> = { attacked: events.length, budgets, unit: 'words' };
+  for (const fold of [false, true]) {
+    const d = new PhishingDetector({ mode: 'mail', foldHomoglyphs: fold });
+    log(`evasion: training (fold ${fold})`);
+    d.fitRows(
+      trainEvents.map((e) => d.featurize(e)),
+      trainLabels,
+      { seed },
+    );
+    const key = fold ? 'withHomoglyphFold' : 'noFold';
+    for (const transformations of [['homoglyph'], ['typo'], ['synonym'], ['homoglyph', 'typo', 'synonym']] as const) {
+      log(`evasion: attack ${transformations.join('+')} (fold ${fold})`);
+      const r = runTextEvasion(d, events, { budgets, transformations: [...transformations] });
+      evasion[`${key}:${transformations.join('+')}`] = { rows: rowsFor(r), seconds: round(r.seconds) };
+    }
+    if (fold) {
+      log('adversarial training (eps 0.05, all transformations, 1 round)');
+      const hardened = new PhishingDetector({ mode: 'mail', foldHomoglyphs: true });
+      const rounds = adversariallyTrain(hardened, trainEvents, trainLabels, { eps: 0.05, seed, rounds: 1 });
+      const clean = evaluateLogits(
+        hardened.logits(testAll.map((i) => hardened.featurize(corpus.messages[i] as MailMessage))),
+        testAll.map((i) => y[i] as number),
+        hardened.threshold,
+        1,
+      );
+      const r = runTextEvasion(hardened, events, { budgets });
+      evasion.adversarialTraining = {
+        rounds: rounds.map((x) => ({ ...x, summary: undefined, outOfFoldRecall: round(x.summary.outOfFoldRecall) })),
+        clean: brief(clean),
+        attack: { rows: rowsFor(r), seconds: round(r.seconds) },
+      };
+    }
+  }
+  out.evasion = evasion;
+}
+
+const json = JSON.stringify(out, null, 2);
+if (values.out) writeFileSync(values.out, `${json}\n`);
+process.stdout.write(`${json}\n`);

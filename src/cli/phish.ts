@@ -1,0 +1,390 @@
+/**
+ * `aegis phish train|eval|scan`: the phishing detector (src/detectors/phishing).
+ *
+ * Mail mode (default) reads --ham / --phish paths: .eml files, folders, mbox files, .gz and
+ * .tar.gz archives of messages. `--mode url` and `--mode sms` read one labelled file with --data
+ * (URLs: a CSV with url and status/label columns, .gz accepted; SMS: `label<TAB>text` lines or
+ * the bundled `sms-spam`). Evaluation uses --test-ham/--test-phish (or --test-data), a model from
+ * --model, or a seeded stratified --split of the training data. The operating threshold is always
+ * chosen on training data. Unreadable messages are counted skips, reported on stderr.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { AegisInputError } from '../core/errors.js';
+import type { Verdict } from '../detectors/detector.js';
+import { adversariallyTrain } from '../detectors/phishing/adversarial-training.js';
+import { loadMailCorpus, splitIndices } from '../detectors/phishing/corpus.js';
+import { type LabelledStrings, readSmsData, readUrlCsv } from '../detectors/phishing/datasets.js';
+import { evaluateDetector, type PhishEvaluation } from '../detectors/phishing/evaluate.js';
+import { runTextEvasion, type TextEvasionResult } from '../detectors/phishing/evasion/text-attack.js';
+import { type PhishEvent, type PhishMode, parsePhishMode } from '../detectors/phishing/features.js';
+import { parseMailBatch } from '../detectors/phishing/parse-mail.js';
+import { PhishingDetector } from '../detectors/phishing/phishing-detector.js';
+import { readMailPaths } from '../detectors/phishing/read-mail.js';
+import { buildPhishReport } from '../detectors/phishing/report.js';
+import { writeReport } from '../report/build-report.js';
+import { cliOutput, requestExitCode } from './io.js';
+import { parseNonNegativeInt, parseNumberList, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
+
+interface DataFlags {
+  mode: string;
+  ham?: string[];
+  phish?: string[];
+  data?: string;
+  seed: string;
+  targetFpr: string;
+  folds: string;
+  epochs?: string;
+  foldHomoglyphs: boolean;
+  charNgrams?: string;
+  adversarial?: string;
+  maxMessageBytes?: string;
+  json?: boolean;
+}
+
+interface Labelled {
+  events: PhishEvent[];
+  labels: number[];
+  name: string;
+  /** Seconds spent reading and parsing (mail). */
+  seconds: number;
+}
+
+function note(text: string): void {
+  cliOutput().err(`${text}\n`);
+}
+
+function reportSkips(skipped: { id?: string; line?: number; reason: string }[], warnings: number): void {
+  if (skipped.length > 0) {
+    const first = skipped
+      .slice(0, 3)
+      .map((s) => `${s.id ?? `line ${s.line}`}: ${s.reason}`)
+      .join('; ');
+    note(`skipped ${skipped.length} input(s): ${first}${skipped.length > 3 ? '; …' : ''}`);
+  }
+  if (warnings > 0) note(`${warnings} message(s) decoded or cut best-effort (see the warnings with --json)`);
+}
+
+function readOptions(f: { maxMessageBytes?: string }) {
+  return f.maxMessageBytes ? { maxMessageBytes: parsePositiveInt('--max-message-bytes', f.maxMessageBytes) } : {};
+}
+
+async function loadMail(
+  ham: string[] | undefined,
+  phish: string[] | undefined,
+  what: string,
+  f: DataFlags,
+): Promise<Labelled> {
+  if (!ham?.length || !phish?.length) {
+    throw new AegisInputError(`${what} needs both legitimate (--ham) and phishing (--phish) mail paths`);
+  }
+  const corpus = await loadMailCorpus(ham, phish, readOptions(f));
+  reportSkips(corpus.skipped, corpus.warnings.length);
+  if (corpus.duplicates > 0) note(`dropped ${corpus.duplicates} duplicate message(s)`);
+  return {
+    events: corpus.messages,
+    labels: [...corpus.labels],
+    name: [...ham, ...phish].join(', '),
+    seconds: corpus.seconds,
+  };
+}
+
+function loadStrings(mode: PhishMode, path: string | undefined, what: string): Labelled {
+  if (!path) throw new AegisInputError(`${what} in ${mode} mode needs --data <file>`);
+  const data: LabelledStrings = mode === 'url' ? readUrlCsv(path) : readSmsData(path);
+  reportSkips(data.skipped, 0);
+  if (data.duplicates > 0) note(`dropped ${data.duplicates} duplicate row(s)`);
+  return { events: data.items, labels: [...data.labels], name: path, seconds: 0 };
+}
+
+function loadTraining(f: DataFlags): Promise<Labelled> | Labelled {
+  const mode = parsePhishMode(f.mode);
+  if (mode === 'mail') {
+    if (f.data) throw new AegisInputError('--data is for --mode url|sms; mail mode reads --ham and --phish');
+    return loadMail(f.ham, f.phish, 'training', f);
+  }
+  if (f.ham || f.phish) throw new AegisInputError(`--ham/--phish are for mail mode; --mode ${mode} reads --data`);
+  return loadStrings(mode, f.data, 'training');
+}
+
+function newDetector(f: DataFlags): PhishingDetector {
+  const mode = parsePhishMode(f.mode);
+  const charNgrams = f.charNgrams
+    ? (parseNumberList('--char-ngrams', f.charNgrams).slice(0, 2) as [number, number])
+    : undefined;
+  if (charNgrams && charNgrams.length !== 2) throw new AegisInputError('--char-ngrams takes two numbers, e.g. 3,5');
+  return new PhishingDetector({
+    mode,
+    foldHomoglyphs: f.foldHomoglyphs,
+    ...(charNgrams ? { charNgrams } : {}),
+  });
+}
+
+function trainOptions(f: DataFlags) {
+  const targetFpr = Number(f.targetFpr);
+  if (!(targetFpr >= 0 && targetFpr < 1)) {
+    throw new AegisInputError(`--target-fpr takes a fraction in [0, 1), got '${f.targetFpr}'`);
+  }
+  return {
+    seed: parseNonNegativeInt('--seed', f.seed),
+    targetFpr,
+    folds: parsePositiveInt('--folds', f.folds),
+    ...(f.epochs ? { training: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
+  };
+}
+
+/** Trains (adversarially when --adversarial ε is given); returns the training summary. */
+function train(detector: PhishingDetector, data: Labelled, f: DataFlags): Record<string, unknown> {
+  const options = trainOptions(f);
+  if (f.adversarial) {
+    const eps = parsePositiveNumber('--adversarial', f.adversarial);
+    const rounds = adversariallyTrain(detector, data.events, data.labels, { ...options, eps });
+    return { ...(rounds.at(-1)?.summary ?? {}), adversarial: rounds.map(({ summary: _s, ...r }) => r) };
+  }
+  return detector.fitRows(
+    data.events.map((e) => detector.featurize(e)),
+    data.labels,
+    options,
+  );
+}
+
+function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option('--mode <mode>', 'mail, url (one URL per CSV row) or sms (text messages)', 'mail')
+    .option('--ham <paths...>', 'legitimate mail: .eml files, folders, mbox, .tar.gz')
+    .option('--phish <paths...>', 'phishing mail: .eml files, folders, mbox, .tar.gz')
+    .option(
+      '--data <file>',
+      '--mode url: CSV with url + status/label columns (.gz ok); --mode sms: label<TAB>text or "sms-spam"',
+    )
+    .option('--seed <n>', 'random seed (splits, folds, training order)', '0')
+    .option('--target-fpr <x>', 'share of legitimate training messages (out-of-fold) the threshold may flag', '0.001')
+    .option('--folds <k>', 'folds for the out-of-fold threshold', '5')
+    .option('--epochs <n>', 'training epochs (default 20)')
+    .option('--no-fold-homoglyphs', 'do not fold homoglyphs (NFKC + confusables) before reading the text')
+    .option('--char-ngrams <min,max>', 'also hash character n-grams (default: mail none, url/sms 3,5)')
+    .option('--adversarial <eps>', 'adversarial training: attack the training phishing at this word budget and retrain')
+    .option('--max-message-bytes <n>', 'cut longer messages (huge attachments) at this size', String(4 * 2 ** 20))
+    .option('--json', 'print JSON');
+}
+
+function pct(x: number): string {
+  return `${(100 * x).toFixed(2)}%`;
+}
+
+function headline(e: PhishEvaluation) {
+  return {
+    precision: e.precision,
+    recall: e.recall,
+    f1: e.f1,
+    auc: e.auc,
+    falsePositiveRate: e.falsePositiveRate,
+    accuracy: e.accuracy,
+    messages: e.size,
+    phishing: e.phishing,
+    legitimate: e.legitimate,
+    tp: e.tp,
+    fp: e.fp,
+    tn: e.tn,
+    fn: e.fn,
+    recallAtFpr001: e.recallAtFpr001,
+    recallAtFpr01: e.recallAtFpr01,
+    threshold: e.threshold,
+    messagesPerSecond: e.eventsPerSecond,
+  };
+}
+
+function take(data: Labelled, idx: number[]): Labelled {
+  return {
+    events: idx.map((i) => data.events[i] as PhishEvent),
+    labels: idx.map((i) => data.labels[i] as number),
+    name: data.name,
+    seconds: (data.seconds * idx.length) / Math.max(1, data.events.length),
+  };
+}
+
+/** Positional inputs of `scan`: mail paths, or (url/sms) files of one item per line or literal items. */
+async function scanInputs(
+  mode: PhishMode,
+  inputs: string[],
+  f: { maxMessageBytes?: string },
+): Promise<{ id: string; event: PhishEvent }[]> {
+  if (mode === 'mail') {
+    const parsed = await parseMailBatch(readMailPaths(inputs, readOptions(f)));
+    reportSkips(parsed.skipped, parsed.warnings.length);
+    return parsed.messages.map((m) => ({ id: m.id, event: m }));
+  }
+  return inputs.flatMap((input) => {
+    if (existsSync(input) && statSync(input).isFile()) {
+      return readFileSync(input, 'utf8')
+        .split(/\r?\n/)
+        .map((line, k) => ({ id: `${input}:${k + 1}`, event: line.trim() }))
+        .filter((x) => x.event !== '');
+    }
+    return [{ id: input.slice(0, 60), event: input }];
+  });
+}
+
+export function registerPhishCommand(program: Command): void {
+  const phish = program.command('phish').description('phishing detection: mail, URLs and text messages');
+
+  addDataOptions(phish.command('train').description('train a phishing detector and save it'))
+    .option('--out <dir>', 'where to save the detector', 'phish-model')
+    .action(async (f: DataFlags & { out: string }) => {
+      const data = await loadTraining(f);
+      const detector = newDetector(f);
+      const summary = train(detector, data, f);
+      const path = await detector.save(f.out);
+      if (f.json)
+        cliOutput().out(
+          `${JSON.stringify({ model: path, mode: detector.mode, threshold: detector.thresholdProbability, training: summary }, null, 2)}\n`,
+        );
+      else {
+        cliOutput().out(
+          `trained ${detector.name} on ${data.events.length} examples (${data.labels.filter((y) => y === 1).length} phishing); ` +
+            `threshold ${detector.thresholdProbability.toFixed(6)} (≤ ${pct(Number(f.targetFpr))} of legitimate training mail out-of-fold)\n` +
+            `out-of-fold AUC ${Number(summary.outOfFoldAuc).toFixed(4)}, recall ${pct(Number(summary.outOfFoldRecall))}\n` +
+            `saved to ${path}\n`,
+        );
+      }
+    });
+
+  addDataOptions(phish.command('eval').description('train (or load --model) and evaluate on held-out data'))
+    .option('--model <dir>', 'a detector saved by `aegis phish train` (instead of training)')
+    .option('--test-ham <paths...>', 'legitimate test mail')
+    .option('--test-phish <paths...>', 'phishing test mail')
+    .option('--test-data <file>', '--mode url|sms: labelled test file')
+    .option('--split <fraction>', 'hold out this stratified share of the training data as the test set', '0.3')
+    .option(
+      '--attack <eps>',
+      'run the text evasion attack on the test phishing at these word budgets, e.g. 0.01,0.02,0.05',
+    )
+    .option('--attack-limit <n>', 'test phishing messages attacked', '200')
+    .option('--report <dir>', 'write report.json and report.html here')
+    .action(
+      async (
+        f: DataFlags & {
+          model?: string;
+          testHam?: string[];
+          testPhish?: string[];
+          testData?: string;
+          split: string;
+          attack?: string;
+          attackLimit: string;
+          report?: string;
+        },
+      ) => {
+        const budgets = f.attack ? parseNumberList('--attack', f.attack) : undefined;
+        const attackLimit = parsePositiveInt('--attack-limit', f.attackLimit);
+        const seed = parseNonNegativeInt('--seed', f.seed);
+        let detector: PhishingDetector;
+        let test: Labelled;
+        const separate = Boolean(f.testHam || f.testPhish || f.testData);
+        if (f.model) {
+          detector = await PhishingDetector.load(f.model);
+          const mode = detector.mode;
+          if (!separate)
+            throw new AegisInputError('eval with --model needs test data (--test-ham/--test-phish or --test-data)');
+          test =
+            mode === 'mail'
+              ? await loadMail(f.testHam, f.testPhish, 'the test set', f)
+              : loadStrings(mode, f.testData, 'the test set');
+        } else {
+          const data = await loadTraining(f);
+          detector = newDetector(f);
+          let training = data;
+          if (separate) {
+            test =
+              detector.mode === 'mail'
+                ? await loadMail(f.testHam, f.testPhish, 'the test set', f)
+                : loadStrings(detector.mode, f.testData, 'the test set');
+          } else {
+            const fraction = Number(f.split);
+            const [tr, te] = splitIndices(data.labels, fraction, seed);
+            training = take(data, tr);
+            test = take(data, te);
+          }
+          train(detector, training, f);
+        }
+        const evaluation = evaluateDetector(detector, test.events, test.labels, test.seconds);
+        let evasion: TextEvasionResult | undefined;
+        if (budgets) {
+          const phishing = test.events.filter((_, i) => test.labels[i] === 1).slice(0, attackLimit);
+          evasion = runTextEvasion(detector, phishing, { budgets });
+        }
+        if (f.report) {
+          const report = buildPhishReport({
+            detector,
+            evaluation,
+            testName: test.name,
+            ...(evasion ? { evasion } : {}),
+            seed,
+            command: `aegis phish eval ${process.argv.slice(4).join(' ')}`.trim(),
+          });
+          const files = await writeReport(f.report, report);
+          note(`report: ${files.json}\n        ${files.html}`);
+        }
+        if (f.json) {
+          const doc = { mode: detector.mode, ...headline(evaluation), ...(evasion ? { evasion: evasion.rows } : {}) };
+          cliOutput().out(`${JSON.stringify(doc, null, 2)}\n`);
+          return;
+        }
+        const e = evaluation;
+        cliOutput().out(
+          `${detector.name} on ${e.size} test messages (${e.phishing} phishing, ${e.legitimate} legitimate)\n` +
+            `  precision ${pct(e.precision)}  recall ${pct(e.recall)}  F1 ${e.f1.toFixed(4)}  ROC AUC ${e.auc.toFixed(4)}\n` +
+            `  false positives ${e.fp}/${e.legitimate} (${pct(e.falsePositiveRate)})  missed ${e.fn}/${e.phishing}\n` +
+            `  threshold ${e.threshold.toFixed(6)} (chosen on training data)  ${Math.round(e.eventsPerSecond)} messages/s\n`,
+        );
+        if (evasion) {
+          cliOutput().out('\n  budget  recall  robust recall  evasion rate  mean edits  queries\n');
+          for (const r of evasion.rows) {
+            cliOutput().out(
+              `  ${pct(r.eps).padStart(6)}  ${pct(r.cleanRecall).padStart(6)}  ${pct(r.robustRecall).padStart(13)}  ${pct(r.evasionRate).padStart(12)}  ${r.meanEdits.toFixed(1).padStart(10)}  ${Math.round(r.meanQueries).toString().padStart(7)}\n`,
+            );
+          }
+        }
+      },
+    );
+
+  phish
+    .command('scan')
+    .description('score messages with a saved detector: verdict, score and top reasons each')
+    .requiredOption('--model <dir>', 'a detector saved by `aegis phish train`')
+    .argument('<inputs...>', 'mail: .eml files, folders, mbox, .tar.gz; url/sms: files (one per line) or literal items')
+    .option('--alerts-only', 'print only messages flagged as phishing')
+    .option('--max-message-bytes <n>', 'cut longer messages (huge attachments) at this size')
+    .option('--json', 'print a JSON array of verdicts')
+    .action(
+      async (
+        inputs: string[],
+        f: { model: string; alertsOnly?: boolean; json?: boolean; maxMessageBytes?: string },
+      ) => {
+        const detector = await PhishingDetector.load(f.model);
+        const items = await scanInputs(detector.mode, inputs, f);
+        if (items.length === 0)
+          throw new AegisInputError(
+            `no ${detector.mode === 'mail' ? 'messages' : 'items'} found in ${inputs.join(', ')}`,
+          );
+        const started = performance.now();
+        const verdicts: (Verdict & { id: string })[] = items.map(({ id, event }) => ({ id, ...detector.score(event) }));
+        const seconds = (performance.now() - started) / 1000;
+        const flagged = verdicts.filter((v) => v.label === 'phishing').length;
+        const shown = f.alertsOnly ? verdicts.filter((v) => v.label === 'phishing') : verdicts;
+        if (f.json) cliOutput().out(`${JSON.stringify(shown, null, 2)}\n`);
+        else {
+          for (const v of shown) {
+            const why = v.reasons
+              .slice(0, 3)
+              .map((r) => r.detail)
+              .join('; ');
+            cliOutput().out(`${v.id}\t${v.label}\t${v.score.toFixed(4)}\t${why}\n`);
+          }
+          note(
+            `${verdicts.length} scanned, ${flagged} flagged as phishing (${Math.round(verdicts.length / Math.max(seconds, 1e-9))}/s)`,
+          );
+        }
+        if (flagged > 0) requestExitCode(1);
+      },
+    );
+}
