@@ -420,7 +420,11 @@ export function smsSignals(text: string, fold = true): Signal[] {
   const urls = extractTextUrls(text)
     .map(analyzeUrl)
     .filter((u): u is UrlInfo => u !== undefined);
-  const bare = /\b[a-z0-9-]+\.(?:com|net|org|co\.uk|biz|info|mobi)\b/i.exec(text)?.[0];
+  // Bare domains ("bit.ly/x", "claim-prize.com") count when their suffix is a real public suffix.
+  const bare = text
+    .split(/\s+/)
+    .map((w) => w.replace(/^[("'<]+|[)"'>.,;:!?]+$/g, ''))
+    .find((w) => w.includes('.') && domainNamedIn(w) !== undefined);
   if (urls.length > 0 || bare) out.push({ feature: 'sms-url', value: 1, detail: `link ${urls[0]?.url ?? bare}` });
   if (urls.length === 0 && bare) {
     const info = analyzeUrl(bare);
