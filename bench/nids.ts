@@ -13,6 +13,8 @@
  *
  * Only KDDTrain+_20Percent is available: published baselines trained on the full KDDTrain+.
  * Usage: npx tsx bench/nids.ts [--stage select,eval,unsw,evasion] [--seed 0] [--out FILE.json]
+ *   [--designs SUBSTRINGS] (select: only designs whose name contains one of them)
+ *   [--evasion-flows 2000] [--train-eps 1] [--at-epochs 20]
  * Prints one JSON document (stderr has progress).
  */
 import { writeFileSync } from 'node:fs';
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     shared: { type: 'string', default: process.env.AEGIS_SHARED ?? '../shared' },
     'evasion-flows': { type: 'string', default: '2000' },
+    designs: { type: 'string' },
     'train-eps': { type: 'string', default: '1' },
     'at-epochs': { type: 'string', default: '20' },
   },
@@ -88,13 +91,24 @@ if (stages.has('select')) {
   log(
     `select: held out ${split.heldOut.join(', ')} (${split.novelRows} rows); train ${split.train.size}, validation ${split.validation.size}`,
   );
-  const designs: { name: string; options: Partial<NidsTrainOptions> }[] = [
+  const allDesigns: { name: string; options: Partial<NidsTrainOptions> }[] = [
     { name: 'multiclass, unweighted', options: { mode: 'multiclass', classifier: { classWeightPower: 0 } } },
     { name: 'multiclass, class weights ^0.5', options: { mode: 'multiclass', classifier: { classWeightPower: 0.5 } } },
     { name: 'multiclass, balanced weights', options: { mode: 'multiclass', classifier: { classWeightPower: 1 } } },
     { name: 'binary, unweighted', options: { mode: 'binary', classifier: { classWeightPower: 0 } } },
     { name: 'binary, class weights ^0.5', options: { mode: 'binary', classifier: { classWeightPower: 0.5 } } },
+    {
+      name: 'multiclass, unweighted, ensemble of 5',
+      options: { mode: 'multiclass', classifier: { classWeightPower: 0, members: 5 } },
+    },
   ];
+  const designs = allDesigns.filter(
+    (d) =>
+      !values.designs ||
+      String(values.designs)
+        .split(',')
+        .some((k) => d.name.includes(k)),
+  );
   const noveltySets: NoveltyKind[][] = [[], ['autoencoder'], ['iforest'], ['autoencoder', 'iforest']];
   const fprs = [0.005, 0.01, 0.02, 0.05, 0.1];
   const supervised: (number | 'argmax')[] = ['argmax', 0.005, 0.01, 0.02, 0.05, 0.1];

@@ -257,6 +257,8 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
       classifier: {
         ...trainingSummary(fitted.result, fitted.options, train),
         classWeights: Object.fromEntries(classNames.map((c, k) => [c, Number(fitted.weights[k]?.toPrecision(4))])),
+        members: fitted.members.length,
+        memberBestEpochs: fitted.members.map((m) => m.bestEpoch),
         seconds: (performance.now() - t0) / 1000,
       },
     };
