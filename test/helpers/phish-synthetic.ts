@@ -112,6 +112,16 @@ export function phishMail(rng: Rng, i: number): string {
   });
 }
 
+/**
+ * Phishing that differs from `hamMail` only by one lure sentence (same sender style, same
+ * carrier text): a text model must rely on the lure's words — the target of text evasion tests.
+ */
+export function subtlePhishMail(rng: Rng, i: number): string {
+  const ham = hamMail(rng, i);
+  const lure = LURES[rng.int(LURES.length)] as string;
+  return ham.replace('\r\nSee https://', `\r\n${lure}\r\nSee https://`);
+}
+
 /** A labelled synthetic corpus: `ham` legitimate and `phish` phishing messages (seeded). */
 export function syntheticCorpus(ham: number, phish: number, seed = 1): { ham: string[]; phish: string[] } {
   const rng = new Rng(seed);

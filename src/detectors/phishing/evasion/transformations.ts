@@ -75,7 +75,7 @@ export const typo: Transformation = {
     for (let i = 1; i < chars.length - 1; i++) {
       const c = chars[i] as string;
       const next = chars[i + 1] as string;
-      if (c !== next) out.add([...chars.slice(0, i), next, c, ...chars.slice(i + 2)].join(''));
+      if (c !== next && i + 2 < chars.length) out.add([...chars.slice(0, i), next, c, ...chars.slice(i + 2)].join(''));
       out.add(at(i, []));
       out.add(at(i, [c, c]));
       const key = NEIGHBOURS[c.toLowerCase()]?.[0];
