@@ -26,7 +26,7 @@ import type { Dataset } from '../../data/dataset.js';
 import { fileSystemHandler } from '../../models/fs-io-handler.js';
 import { loadTfjsModel, saveTfjsModel, type TfjsModel } from '../../models/tfjs-model.js';
 import { trainingSummary } from '../../models/train.js';
-import type { Reason, TrainableDetector, Verdict } from '../detector.js';
+import type { Detector, Reason, TrainableDetector, Verdict } from '../detector.js';
 import { thresholdAtFpr } from '../metrics.js';
 import { reconstructionErrors, rowMeans, trainAutoencoder } from './autoencoder.js';
 import { type EncodeResult, FlowEncoder } from './encoder.js';
@@ -432,7 +432,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
   }
 
   /** Reasons for rows of a scored table: the driving component's top features first, then the others'. */
-  explain(table: FlowTable, scores: NidsScores, rows: readonly number[], top = 5): Reason[][] {
+  explain(table: FlowTable, scores: NidsScores, rows: readonly number[], top = 5, only?: Component): Reason[][] {
     const d = this.encoder.dimension;
     const x = gatherRows(scores.encoded.x, d, rows);
     const grad = rows.length > 0 ? classifierContributions(this.classifier, x, rows.length, 0) : new Float32Array(0);
@@ -466,8 +466,8 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
           (c) => `isolates the flow early (${(100 * c.weight).toFixed(0)}% of split credit)`,
         );
       }
-      const first = COMPONENTS[scores.driver[row] as number] as Component;
-      const ordered = [first, ...COMPONENTS.filter((c) => c !== first)];
+      const first = only ?? (COMPONENTS[scores.driver[row] as number] as Component);
+      const ordered = only ? [only] : [first, ...COMPONENTS.filter((c) => c !== first)];
       const seen = new Set<string>();
       const out: Reason[] = [];
       for (const c of ordered) {
@@ -496,6 +496,36 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const table = this.recordsTable([event]);
     const scores = this.scoreTable(table);
     return this.verdicts(table, scores, [0])[0] as Verdict;
+  }
+
+  /**
+   * One component as a Detector of its own: its raw score ('probability' for the classifier's
+   * P(attack), 'anomaly' for the novelty scores), its label at its own threshold, its reasons.
+   */
+  component(kind: Component): Detector<FlowRecord> {
+    const threshold = this.thresholds[kind];
+    if (threshold === undefined || (kind !== 'supervised' && !this.meta.novelty.includes(kind))) {
+      throw new AegisInputError(
+        `this detector has no ${kind} component (novelty: ${this.meta.novelty.join(', ') || 'none'})`,
+      );
+    }
+    const names = { supervised: 'nids-supervised', autoencoder: 'nids-autoencoder', iforest: 'nids-iforest' } as const;
+    return {
+      name: names[kind],
+      scoreKind: kind === 'supervised' ? 'probability' : 'anomaly',
+      score: (event: FlowRecord): Verdict => {
+        const table = this.recordsTable([event]);
+        const s = this.scoreTable(table);
+        const raw = kind === 'supervised' ? s.pAttack : (s[kind] as Float64Array);
+        const score = raw[0] as number;
+        return {
+          score,
+          label: score > threshold ? 'attack' : 'normal',
+          reasons: this.explain(table, s, [0], 5, kind)[0] ?? [],
+        };
+      },
+      learn: () => undefined,
+    };
   }
 
   /** Batch-trained: streaming updates do nothing (retrain with `fit` or `aegis nids train`). */

@@ -71,6 +71,17 @@ describe('NIDS detector on synthetic NSL-KDD flows', () => {
     const known = new Set([...novel.numericNames, ...novel.categoricalNames]);
     for (const r of verdict.reasons) assert.ok(known.has(r.feature), `reason feature ${r.feature}`);
     assert.match(verdict.reasons.map((r) => r.detail).join('\n'), /(autoencoder|isolation forest)/);
+    for (const kind of ['autoencoder', 'iforest'] as const) {
+      const component = detector.component(kind);
+      assert.equal(component.scoreKind, 'anomaly');
+      const v = component.score(tableRecord(novel, i));
+      assert.equal(v.label, 'attack', `${kind} flags the unseen attack on its own`);
+      assert.ok(
+        v.reasons.length > 0 &&
+          v.reasons.every((r) => r.detail.includes(kind === 'iforest' ? 'isolation forest' : kind)),
+      );
+    }
+    assert.equal(detector.component('supervised').scoreKind, 'probability');
     const normal = detector.score(tableRecord(test, test.classes.indexOf('normal')));
     assert.equal(normal.label, 'normal');
     assert.ok(normal.score < 0.5);
