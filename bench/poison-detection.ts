@@ -15,9 +15,16 @@
  *
  * Data: the full Fashion-MNIST (Debian's dataset-fashion-mnist) when installed — the first
  * --rows training images and the whole 10k test set — else the bundled subset (4000 / 1000).
+ * Activation clustering's criterion: `--ac-criterion` (default both: size and silhouette), or
+ * `reclassification` — Chen et al.'s exclusionary reclassification, one retraining without each
+ * cluster of each class (`--reclassify all`, or only classes with a `separated` split), l/p < T
+ * (`--reclassification-threshold`, default 1) flags the cluster; `--reclassification-epochs` caps
+ * the epochs of those retrainings (default: the victim's).
+ *
  * Usage: npx tsx bench/poison-detection.ts [--rows 20000] [--epochs 5] [--fractions 0.01,0.05,0.1]
  *   [--methods spectral-signatures,activation-clustering,label-consistency] [--label-method auto]
  *   [--label-representation activations] [--reduction pca] [--seed 0] [--target 0] [--mode all-to-one]
+ *   [--ac-criterion both] [--reclassify all] [--reclassification-threshold 1] [--reclassification-epochs N]
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -31,6 +38,10 @@ import { Rng } from '../src/core/rng.js';
 import { initRuntime } from '../src/core/runtime.js';
 import { type Dataset, size, slice } from '../src/data/dataset.js';
 import { DEBIAN_FASHION_MNIST_DIR, loadFashionMnist } from '../src/data/fashion-mnist.js';
+import {
+  type ActivationClusteringOptions,
+  resolveClusteringOptions,
+} from '../src/defenses/poison/activation-clustering.js';
 import { parsePoisonDetectors } from '../src/defenses/poison/registry.js';
 import { defendAgainstPoison, type PoisonDefenseRow } from '../src/defenses/poison/run-poison-defense.js';
 
@@ -46,6 +57,10 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '0' },
     target: { type: 'string', default: '0' },
     mode: { type: 'string', default: 'all-to-one' },
+    'ac-criterion': { type: 'string', default: 'both' },
+    reclassify: { type: 'string', default: 'all' },
+    'reclassification-threshold': { type: 'string', default: '1' },
+    'reclassification-epochs': { type: 'string' },
   },
 });
 const mode = String(values.mode);
@@ -64,6 +79,16 @@ const allTrain = loadFashionMnist({ split: 'train', source });
 const train = slice(allTrain, 0, Math.min(Number(values.rows), size(allTrain)));
 const test = loadFashionMnist({ split: 'test', source });
 const trainVictim = architectureVictim('cnn', { epochs });
+const activationClustering: ActivationClusteringOptions = {
+  reduction: values.reduction as 'pca',
+  criterion: values['ac-criterion'] as 'both',
+  reclassify: values.reclassify as 'all',
+  reclassificationThreshold: Number(values['reclassification-threshold']),
+};
+resolveClusteringOptions(activationClustering);
+const reclassificationEpochs =
+  values['reclassification-epochs'] === undefined ? epochs : Number(values['reclassification-epochs']);
+const reclassificationTrainer = architectureVictim('cnn', { epochs: reclassificationEpochs });
 const trigger = { kind: 'patch' as const };
 const started = performance.now();
 
@@ -145,8 +170,9 @@ const result = await runPoisoning({
           method: values['label-method'] as 'auto',
           representation: values['label-representation'] as 'activations',
         },
-        activationClustering: { reduction: values.reduction as 'ica' },
+        activationClustering,
       },
+      reclassificationTrainer,
       onProgress: (m) => log(`  ${m}`),
     });
     for (const r of rows) {
@@ -171,6 +197,10 @@ console.log(
         name: mode === 'all-to-one' ? 'badnets' : 'badnets all-to-all (y → y+1)',
         ...(mode === 'all-to-one' ? { targetClass: target } : {}),
         trigger: 'default 3x3 checkerboard, one pixel in from the bottom-right',
+      },
+      activationClustering: {
+        ...activationClustering,
+        ...(activationClustering.criterion === 'reclassification' ? { reclassificationEpochs } : {}),
       },
       cleanBaselineAccuracy: round(result.baselineAccuracy),
       rows: result.rows.map((row, i) => {

@@ -151,6 +151,9 @@ export async function clusterWithReclassification(
         o.reclassificationThreshold,
       );
       reclassifications.push({ ...verdict, cluster });
+      context.onProgress?.(
+        `  class ${c.label} ${cluster} cluster: l = ${verdict.ownCount}, p = ${verdict.otherCount} (C = ${verdict.otherClass}), l/p = ${verdict.ratio.toFixed(3)} → ${verdict.poisoned ? 'poisoned' : 'legitimate'}`,
+      );
       const suspicion = verdict.otherCount / Math.max(1, verdict.ownCount + verdict.otherCount);
       for (const r of rows) {
         scores[r] = suspicion;
