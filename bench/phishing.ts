@@ -12,9 +12,11 @@
  * - url / sms: the URL data set (Hannousse & Yahiouche 2021, raw URL only) and the SMS Spam
  *   Collection, stratified 70/30.
  * - evasion: homoglyph/typo/synonym attack on the random split's test phishing at word budgets
- *   1/2/5%; without and with the homoglyph fold; then adversarial training and the attack again.
+ *   1/2/5%, each transformation alone and together, without and with the homoglyph fold.
+ * - adversarial: adversarial training (training phishing attacked out-of-fold at 5%) and the same
+ *   attack before and after.
  *
- * Usage: npx tsx bench/phishing.ts [--stage random,cross,artefacts,url,sms,evasion] [--seed 1]
+ * Usage: npx tsx bench/phishing.ts [--stage random,cross,artefacts,url,sms,evasion,adversarial] [--seed 1]
  *        [--attack-limit 200] [--out FILE.json]. Prints one JSON document; progress on stderr.
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -32,7 +34,7 @@ import { calibratedLogistic, PhishingDetector } from '../src/detectors/phishing/
 
 const { values } = parseArgs({
   options: {
-    stage: { type: 'string', default: 'random,cross,artefacts,url,sms,evasion' },
+    stage: { type: 'string', default: 'random,cross,artefacts,url,sms,evasion,adversarial' },
     seed: { type: 'string', default: '1' },
     out: { type: 'string' },
     shared: { type: 'string', default: process.env.AEGIS_SHARED ?? '../shared' },
@@ -250,25 +252,54 @@ if (stages.has('evasion')) {
       const r = runTextEvasion(d, events, { budgets, transformations: [...transformations] });
       evasion[`${key}:${transformations.join('+')}`] = { rows: rowsFor(r), seconds: round(r.seconds) };
     }
-    if (fold) {
-      log('adversarial training (eps 0.05, all transformations, 1 round)');
-      const hardened = new PhishingDetector({ mode: 'mail', foldHomoglyphs: true });
-      const rounds = adversariallyTrain(hardened, trainEvents, trainLabels, { eps: 0.05, seed, rounds: 1 });
-      const clean = evaluateLogits(
-        hardened.logits(testAll.map((i) => hardened.featurize(corpus.messages[i] as MailMessage))),
-        testAll.map((i) => y[i] as number),
-        hardened.threshold,
-        1,
-      );
-      const r = runTextEvasion(hardened, events, { budgets });
-      evasion.adversarialTraining = {
-        rounds: rounds.map((x) => ({ ...x, summary: undefined, outOfFoldRecall: round(x.summary.outOfFoldRecall) })),
-        clean: brief(clean),
-        attack: { rows: rowsFor(r), seconds: round(r.seconds) },
-      };
-    }
   }
   out.evasion = evasion;
+}
+
+if (stages.has('adversarial')) {
+  // Adversarial training (each training phishing attacked out-of-fold at ε 0.05, all transformations, 1 round),
+  // then the same attack on the same test phishing as the undefended (fold-on) model.
+  const limit = Number(values['attack-limit']);
+  const budgets = [0.01, 0.02, 0.05];
+  const events: PhishEvent[] = testAll
+    .filter((i) => y[i] === 1)
+    .slice(0, limit)
+    .map((i) => corpus.messages[i] as MailMessage);
+  const trainEvents = trainAll.map((i) => corpus.messages[i] as MailMessage);
+  const trainLabels = trainAll.map((i) => y[i] as number);
+  const testRows = (d: PhishingDetector) => testAll.map((i) => d.featurize(corpus.messages[i] as MailMessage));
+  const rowsFor = (r: TextEvasionResult) =>
+    r.rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, round(v)])));
+  const result: Record<string, unknown> = { attacked: events.length, budgets, trainEps: 0.05 };
+  for (const hardened of [false, true]) {
+    const d = new PhishingDetector({ mode: 'mail' });
+    log(`adversarial stage: ${hardened ? 'adversarial training' : 'clean training'}`);
+    if (hardened) {
+      const rounds = adversariallyTrain(d, trainEvents, trainLabels, {
+        eps: 0.05,
+        seed,
+        rounds: 1,
+        onProgress: (stage, done, total) => log(`  ${stage} ${done}/${total}`),
+      });
+      result.rounds = rounds.map(({ summary, ...x }) => ({ ...x, outOfFoldRecall: round(summary.outOfFoldRecall) }));
+    } else {
+      d.fitRows(
+        trainEvents.map((e) => d.featurize(e)),
+        trainLabels,
+        { seed },
+      );
+    }
+    const clean = evaluateLogits(
+      d.logits(testRows(d)),
+      testAll.map((i) => y[i] as number),
+      d.threshold,
+      1,
+    );
+    log(`adversarial stage: attack (${hardened ? 'hardened' : 'clean'})`);
+    const r = runTextEvasion(d, events, { budgets });
+    result[hardened ? 'hardened' : 'clean'] = { test: brief(clean), attack: rowsFor(r) };
+  }
+  out.adversarialTraining = result;
 }
 
 const json = JSON.stringify(out, null, 2);
