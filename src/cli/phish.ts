@@ -54,7 +54,7 @@ function note(text: string): void {
   cliOutput().err(`${text}\n`);
 }
 
-function reportSkips(skipped: { id?: string; line?: number; reason: string }[], warnings: number): void {
+function reportSkips(skipped: { id?: string; line?: number; reason: string }[], warnings: string[]): void {
   if (skipped.length > 0) {
     const first = skipped
       .slice(0, 3)
@@ -62,7 +62,9 @@ function reportSkips(skipped: { id?: string; line?: number; reason: string }[], 
       .join('; ');
     note(`skipped ${skipped.length} input(s): ${first}${skipped.length > 3 ? '; …' : ''}`);
   }
-  if (warnings > 0) note(`${warnings} message(s) decoded or cut best-effort (see the warnings with --json)`);
+  if (warnings.length > 0) {
+    note(`${warnings.length} message(s) decoded or cut best-effort, e.g. ${warnings[0]}`);
+  }
 }
 
 function readOptions(f: { maxMessageBytes?: string }) {
@@ -79,7 +81,7 @@ async function loadMail(
     throw new AegisInputError(`${what} needs both legitimate (--ham) and phishing (--phish) mail paths`);
   }
   const corpus = await loadMailCorpus(ham, phish, readOptions(f));
-  reportSkips(corpus.skipped, corpus.warnings.length);
+  reportSkips(corpus.skipped, corpus.warnings);
   if (corpus.duplicates > 0) note(`dropped ${corpus.duplicates} duplicate message(s)`);
   return {
     events: corpus.messages,
@@ -92,7 +94,7 @@ async function loadMail(
 function loadStrings(mode: PhishMode, path: string | undefined, what: string): Labelled {
   if (!path) throw new AegisInputError(`${what} in ${mode} mode needs --data <file>`);
   const data: LabelledStrings = mode === 'url' ? readUrlCsv(path) : readSmsData(path);
-  reportSkips(data.skipped, 0);
+  reportSkips(data.skipped, []);
   if (data.duplicates > 0) note(`dropped ${data.duplicates} duplicate row(s)`);
   return { events: data.items, labels: [...data.labels], name: path, seconds: 0 };
 }
@@ -211,7 +213,7 @@ async function scanInputs(
 ): Promise<{ id: string; event: PhishEvent }[]> {
   if (mode === 'mail') {
     const parsed = await parseMailBatch(readMailPaths(inputs, readOptions(f)));
-    reportSkips(parsed.skipped, parsed.warnings.length);
+    reportSkips(parsed.skipped, parsed.warnings);
     return parsed.messages.map((m) => ({ id: m.id, event: m }));
   }
   return inputs.flatMap((input) => {
