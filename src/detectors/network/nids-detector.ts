@@ -453,7 +453,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
           table,
           row,
           'autoencoder',
-          (c) => `reconstruction error ${c.weight.toFixed(2)} (normal traffic does not look like this)`,
+          (c) => `reconstruction error ${c.weight.toFixed(2)}`,
         );
       }
       if (this.forest) {
