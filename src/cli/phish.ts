@@ -332,11 +332,12 @@ export function registerPhishCommand(program: Command): void {
           return;
         }
         const e = evaluation;
+        const unit = detector.mode === 'url' ? 'URLs' : 'messages';
         cliOutput().out(
-          `${detector.name} on ${e.size} test messages (${e.phishing} phishing, ${e.legitimate} legitimate)\n` +
+          `${detector.name} on ${e.size} test ${unit} (${e.phishing} phishing, ${e.legitimate} legitimate)\n` +
             `  precision ${pct(e.precision)}  recall ${pct(e.recall)}  F1 ${e.f1.toFixed(4)}  ROC AUC ${e.auc.toFixed(4)}\n` +
             `  false positives ${e.fp}/${e.legitimate} (${pct(e.falsePositiveRate)})  missed ${e.fn}/${e.phishing}\n` +
-            `  threshold ${e.threshold.toFixed(6)} (chosen on training data)  ${Math.round(e.eventsPerSecond)} messages/s\n`,
+            `  threshold ${e.threshold.toFixed(6)} (chosen on training data)  ${Math.round(e.eventsPerSecond)} ${unit}/s\n`,
         );
         if (evasion) {
           cliOutput().out('\n  budget  recall  robust recall  evasion rate  mean edits  queries\n');
