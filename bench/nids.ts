@@ -13,7 +13,7 @@
  *
  * Only KDDTrain+_20Percent is available: published baselines trained on the full KDDTrain+.
  * Usage: npx tsx bench/nids.ts [--stage select,eval,unsw,evasion] [--seed 0] [--out FILE.json]
- *   [--designs SUBSTRINGS] (select: only designs whose name contains one of them)
+ *   [--designs a,b] (select: only designs whose name contains one of these comma-separated substrings)
  *   [--evasion-flows 2000] [--train-eps 1] [--at-epochs 20]
  * Prints one JSON document (stderr has progress).
  */
