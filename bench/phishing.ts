@@ -17,7 +17,7 @@
  *   attack before and after.
  *
  * Usage: npx tsx bench/phishing.ts [--stage random,cross,artefacts,url,sms,evasion,adversarial] [--seed 1]
- *        [--attack-limit 200] [--out FILE.json]. Prints one JSON document; progress on stderr.
+ *        [--attack-limit 200] [--at-add evading|all] [--out FILE.json]. Prints one JSON document; progress on stderr.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     shared: { type: 'string', default: process.env.AEGIS_SHARED ?? '../shared' },
     'attack-limit': { type: 'string', default: '200' },
+    'at-add': { type: 'string', default: 'evading' },
   },
 });
 const stages = new Set(String(values.stage).split(','));
@@ -277,6 +278,7 @@ if (stages.has('adversarial')) {
     if (hardened) {
       const rounds = adversariallyTrain(d, trainEvents, trainLabels, {
         eps: 0.05,
+        add: values['at-add'] === 'all' ? 'all' : 'evading',
         seed,
         rounds: 1,
         onProgress: (stage, done, total) => log(`  ${stage} ${done}/${total}`),

@@ -1,7 +1,8 @@
 // Adversarial training by data augmentation with attacked examples (Goodfellow et al. 2015, ICLR; for text, Jin et al. 2020, TextFooler §5 and Morris et al. 2020, TextAttack's augmentation recipes).
 /**
  * Hardening the phishing text model: attack the TRAINING phishing with the text evasion attack at
- * budget ε, add every reworded message (label phishing) to the training set, retrain (threshold
+ * budget ε, add the rewordings that evade (label phishing; `add: 'all'` adds every changed
+ * message) to the training set, retrain (threshold
  * re-chosen out-of-fold on the same legitimate training mail), and repeat for `rounds`. The test
  * set is never attacked during training.
  *
@@ -32,6 +33,11 @@ export interface AdversarialTrainingOptions extends PhishTrainOptions {
   transformations?: TextAttackOptions['transformations'];
   /** Attack-and-retrain rounds. Default 1. */
   rounds?: number;
+  /**
+   * 'evading' (default): add only rewordings that reached the goal (fooled the out-of-fold model);
+   * 'all': add every message the attack changed, evading or not.
+   */
+  add?: 'evading' | 'all';
 }
 
 export interface AdversarialTrainingRound {
@@ -83,8 +89,11 @@ export function adversariallyTrain(
         });
         if (!a.flagged) return;
         attacked++;
-        if ((a.steps.at(-1)?.logit ?? Number.POSITIVE_INFINITY) <= foldModel.threshold) evaded++;
-        if (a.steps.length > 0) added.push(detector.featurize(adversarialEvent(event, a)));
+        const evading = (a.steps.at(-1)?.logit ?? Number.POSITIVE_INFINITY) <= foldModel.threshold;
+        if (evading) evaded++;
+        if (a.steps.length > 0 && (evading || options.add === 'all')) {
+          added.push(detector.featurize(adversarialEvent(event, a)));
+        }
       });
       options.onProgress?.('adversarial', f + 1, k);
     }
