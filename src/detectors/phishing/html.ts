@@ -47,8 +47,30 @@ export function decodeEntities(text: string): string {
   });
 }
 
-const DROP = /<(script|style|head|title)\b[^>]*>[\s\S]*?<\/\1\s*>|<!--[\s\S]*?-->/gi;
-const BREAK = /<(?:br|\/p|\/div|\/tr|\/li|\/h[1-6]|\/table|p|div|tr|li|h[1-6])\b[^>]*>/gi;
+const BREAK = /<(?:br|\/p|\/div|\/tr|\/li|\/h[1-6]|\/table|p|div|tr|li|h[1-6])\b[^>]{0,2000}>/gi;
+const BLOCK_OPEN = /<(script|style|head|title)\b|<!--/gi;
+
+/**
+ * Removes script, style, head and title blocks and comments in one linear pass: an unclosed
+ * block runs to the end (no regex backtracking over hostile markup with thousands of them).
+ */
+function stripBlocks(html: string): string {
+  const lower = html.toLowerCase();
+  let out = '';
+  let at = 0;
+  BLOCK_OPEN.lastIndex = 0;
+  for (let m = BLOCK_OPEN.exec(html); m; m = BLOCK_OPEN.exec(html)) {
+    if (m.index < at) continue;
+    const close = m[0] === '<!--' ? '-->' : `</${(m[1] as string).toLowerCase()}`;
+    const end = lower.indexOf(close, m.index + m[0].length);
+    out += `${html.slice(at, m.index)} `;
+    if (end < 0) return out;
+    const gt = lower.indexOf('>', end);
+    at = gt < 0 ? html.length : gt + 1;
+    BLOCK_OPEN.lastIndex = at;
+  }
+  return out + html.slice(at);
+}
 
 function collapse(text: string): string {
   return text
@@ -59,24 +81,31 @@ function collapse(text: string): string {
 
 /** The visible text of an HTML document or fragment. */
 export function htmlToText(html: string): string {
-  const text = html
-    .replace(DROP, ' ')
+  const text = stripBlocks(html)
     .replace(BREAK, '\n')
-    .replace(/<[^>]*>/g, ' ');
+    .replace(/<[^>]{0,4000}>/g, ' ');
   return collapse(decodeEntities(text));
 }
 
-const ANCHOR = /<a\b([^>]*)>([\s\S]*?)<\/a\s*>/gi;
+const ANCHOR_OPEN = /<a\b([^>]{0,4000})>/gi;
 const HREF = /\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
+/** Anchor text beyond this many characters of markup is not read (an unclosed <a> runs on). */
+const MAX_ANCHOR = 5000;
 
-/** Every <a href> with its anchor text, in document order (mailto: and # links included). */
+/** Every <a href> with its anchor text, in document order (mailto: and # links included). Linear time. */
 export function extractHtmlLinks(html: string): HtmlLink[] {
   const out: HtmlLink[] = [];
-  for (const m of html.matchAll(ANCHOR)) {
+  const lower = html.toLowerCase();
+  let closeAt = -2; // next '</a' at or after the current anchor; -1 when there is none left
+  ANCHOR_OPEN.lastIndex = 0;
+  for (let m = ANCHOR_OPEN.exec(html); m; m = ANCHOR_OPEN.exec(html)) {
+    const start = m.index + m[0].length;
+    if (closeAt !== -1 && closeAt < start) closeAt = lower.indexOf('</a', start);
     const href = HREF.exec(m[1] as string);
     if (!href) continue;
+    const end = Math.min(closeAt < 0 ? html.length : closeAt, start + MAX_ANCHOR);
     const value = decodeEntities(href[1] ?? href[2] ?? href[3] ?? '').trim();
-    out.push({ href: value, text: collapse(htmlToText(m[2] as string)).replace(/\n/g, ' ') });
+    out.push({ href: value, text: collapse(htmlToText(html.slice(start, end))).replace(/\n/g, ' ') });
   }
   return out;
 }

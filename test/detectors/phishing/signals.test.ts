@@ -208,3 +208,18 @@ describe('mail parsing and signals', () => {
     assert.match(m.text, /verify your account/);
   });
 });
+
+describe('hostile HTML', () => {
+  it('reads links and text linearly from markup with thousands of unclosed anchors and scripts', async () => {
+    const { extractHtmlLinks, htmlToText } = await import('../../../src/detectors/phishing/html.js');
+    const hostile = `${'<a href="http://x.example/">open '.repeat(20_000)}${'<script>'.repeat(20_000)}<p>tail</p>`;
+    const links = extractHtmlLinks(hostile);
+    assert.equal(links.length, 20_000);
+    assert.equal(links[0]?.href, 'http://x.example/');
+    assert.equal(
+      htmlToText('<p>a</p><script>var x = "<p>hidden</p>";</script><style>p{}</style><!-- c --><p>b</p>'),
+      'a\nb',
+    );
+    assert.match(htmlToText(hostile.slice(0, 2_000)), /^open open/);
+  });
+});
