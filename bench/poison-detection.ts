@@ -23,7 +23,7 @@
  *
  * Usage: npx tsx bench/poison-detection.ts [--rows 20000] [--epochs 5] [--fractions 0.01,0.05,0.1]
  *   [--methods spectral-signatures,activation-clustering,label-consistency] [--label-method auto]
- *   [--label-representation activations] [--reduction pca] [--seed 0] [--target 0] [--mode all-to-one]
+ *   [--label-representation activations] [--label-rounds 1] [--label-k 10] [--reduction pca] [--seed 0] [--target 0] [--mode all-to-one]
  *   [--ac-criterion both] [--reclassify all] [--reclassification-threshold 1] [--reclassification-epochs N]
  */
 import { existsSync } from 'node:fs';
@@ -53,6 +53,8 @@ const { values } = parseArgs({
     methods: { type: 'string', default: 'spectral-signatures,activation-clustering,label-consistency' },
     'label-method': { type: 'string', default: 'auto' },
     'label-representation': { type: 'string', default: 'activations' },
+    'label-rounds': { type: 'string', default: '1' },
+    'label-k': { type: 'string', default: '10' },
     reduction: { type: 'string', default: 'pca' },
     seed: { type: 'string', default: '0' },
     target: { type: 'string', default: '0' },
@@ -169,6 +171,8 @@ const result = await runPoisoning({
         labelConsistency: {
           method: values['label-method'] as 'auto',
           representation: values['label-representation'] as 'activations',
+          rounds: Number(values['label-rounds']),
+          k: Number(values['label-k']),
         },
         activationClustering,
       },
@@ -197,6 +201,12 @@ console.log(
         name: mode === 'all-to-one' ? 'badnets' : 'badnets all-to-all (y → y+1)',
         ...(mode === 'all-to-one' ? { targetClass: target } : {}),
         trigger: 'default 3x3 checkerboard, one pixel in from the bottom-right',
+      },
+      labelConsistency: {
+        method: values['label-method'],
+        representation: values['label-representation'],
+        rounds: Number(values['label-rounds']),
+        k: Number(values['label-k']),
       },
       activationClustering: {
         ...activationClustering,

@@ -35,8 +35,11 @@ import { emitReport } from './emit-report.js';
 import { parseNonNegativeInt, parseNumberList, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
 import {
   addClusteringOptions,
+  addLabelKnnOptions,
   type ClusteringFlags,
+  type LabelKnnFlags,
   parseClusteringFlags,
+  parseLabelKnnFlags,
   parseReclassificationEpochs,
   poisonDefenseHook,
 } from './poisoning-defenses.js';
@@ -48,7 +51,8 @@ export type PoisoningAttackName = (typeof POISONING_ATTACKS)[number];
 /** Keywords whose test split is the natural test set for their training split. */
 const SPLIT_KEYWORDS = ['bundled', 'fashion-mnist', 'fashion-mnist-full'];
 
-interface PoisoningFlags extends ClusteringFlags {
+interface PoisoningFlags extends ClusteringFlags, LabelKnnFlags {
+  labelRepresentation: string;
   attack: string;
   data: string;
   test?: string;
@@ -296,7 +300,12 @@ export function registerPoisoningCommand(attack: Command): void {
     .option('--out <dir>', 'write report.json and report.html here')
     .option('--json', 'print the JSON report to stdout')
     .option('--quiet', 'no progress bars');
-  addClusteringOptions(command).action(async (flags: PoisoningFlags) => {
+  command.option(
+    '--label-representation <r>',
+    'label consistency k-NN: activations (the victim) or inputs (the rows; finds relabelled backdoor images)',
+    'activations',
+  );
+  addClusteringOptions(addLabelKnnOptions(command)).action(async (flags: PoisoningFlags) => {
     const name = parsePoisoningAttack(flags.attack);
     const seed = parseInteger('--seed', flags.seed);
     const fractions = checkFractions(parseNumberList('--fractions', flags.fractions));
@@ -316,11 +325,20 @@ export function registerPoisoningCommand(attack: Command): void {
       inputRange: (data.text ? [-1, 1] : [0, 1]) as [number, number],
     };
     const activationClustering = parseClusteringFlags(flags);
+    if (!['activations', 'inputs'].includes(flags.labelRepresentation)) {
+      throw new AegisInputError(
+        `--label-representation must be one of activations, inputs, got '${flags.labelRepresentation}'`,
+      );
+    }
+    const labelConsistency = {
+      representation: flags.labelRepresentation as 'activations' | 'inputs',
+      ...parseLabelKnnFlags(flags),
+    };
     const reclassificationEpochs = parseReclassificationEpochs(flags);
     const setup = await setUp(name, flags, data, seed, recipe);
     const afterVictim = flags.defenses
       ? poisonDefenseHook(flags.defenses, {
-          detectorOptions: { activationClustering },
+          detectorOptions: { activationClustering, labelConsistency },
           ...(reclassificationEpochs !== undefined
             ? { reclassificationTrainer: setup.withEpochs(reclassificationEpochs) }
             : {}),

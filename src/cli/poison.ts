@@ -23,12 +23,15 @@ import { cliOutput } from './io.js';
 import { parseNonNegativeInt, parsePositiveInt } from './parse-options.js';
 import {
   addClusteringOptions,
+  addLabelKnnOptions,
   type ClusteringFlags,
+  type LabelKnnFlags,
   parseClusteringFlags,
+  parseLabelKnnFlags,
   parseReclassificationEpochs,
 } from './poisoning-defenses.js';
 
-interface DetectFlags extends ClusteringFlags {
+interface DetectFlags extends ClusteringFlags, LabelKnnFlags {
   data: string;
   model?: string;
   arch?: string;
@@ -149,7 +152,7 @@ export function registerPoisonCommand(program: Command): void {
     .option('--write-clean <file.npz>', 'write the data without the rows any chosen method flagged')
     .option('--json', 'print JSON (flagged indices per method)')
     .option('--quiet', 'no progress messages');
-  addClusteringOptions(detect).action(async (flags: DetectFlags) => {
+  addClusteringOptions(addLabelKnnOptions(detect)).action(async (flags: DetectFlags) => {
     const methods = parsePoisonDetectors(flags.methods);
     const eps = parseExpectedFraction(flags.expectedFraction);
     const seed = parseNonNegativeInt('--seed', flags.seed);
@@ -163,6 +166,7 @@ export function registerPoisonCommand(program: Command): void {
     ] as const);
     const reduction = oneOf('--reduction', flags.reduction, ['ica', 'pca'] as const);
     const clustering = parseClusteringFlags(flags);
+    const knn = parseLabelKnnFlags(flags);
     const reclassificationEpochs = parseReclassificationEpochs(flags);
     const arch = flags.arch === undefined ? undefined : parseArchitecture(flags.arch);
     if (flags.writeClean !== undefined && !flags.writeClean.toLowerCase().endsWith('.npz')) {
@@ -192,7 +196,7 @@ export function registerPoisonCommand(program: Command): void {
         trainVictim,
         folds,
         detectorOptions: {
-          labelConsistency: { method: labelMethod, representation: labelRepresentation },
+          labelConsistency: { method: labelMethod, representation: labelRepresentation, ...knn },
           activationClustering: { reduction, ...clustering },
         },
         ...(reclassificationEpochs !== undefined

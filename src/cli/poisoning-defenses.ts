@@ -100,6 +100,31 @@ export function parseClusteringFlags(flags: ClusteringFlags): ActivationClusteri
   return options;
 }
 
+/** k-NN label-consistency flags shared by `aegis poison detect` and `aegis attack poisoning --defenses`. */
+export interface LabelKnnFlags {
+  labelK?: string;
+  labelRounds?: string;
+}
+
+/** Adds --label-k and --label-rounds (k-NN label consistency) to a command. */
+export function addLabelKnnOptions(command: Command): Command {
+  return command
+    .option('--label-k <n>', 'label consistency k-NN: neighbours per row', '10')
+    .option(
+      '--label-rounds <n>',
+      'label consistency k-NN: repeat the rule on the rows not yet flagged, up to n rounds (repeated editing)',
+      '1',
+    );
+}
+
+/** The k-NN options these flags ask for. */
+export function parseLabelKnnFlags(flags: LabelKnnFlags): { k: number; rounds: number } {
+  return {
+    k: parsePositiveInt('--label-k', flags.labelK ?? '10'),
+    rounds: parsePositiveInt('--label-rounds', flags.labelRounds ?? '1'),
+  };
+}
+
 /** --reclassification-epochs, if given. */
 export function parseReclassificationEpochs(flags: ClusteringFlags): number | undefined {
   return flags.reclassificationEpochs === undefined

@@ -143,6 +143,8 @@ describe('aegis poison detect', () => {
       [[...base, '--reclassification-threshold', '0'], /--reclassification-threshold takes a positive number/],
       [[...base, '--reclassify', 'some'], /--reclassify must be one of all, separated, got 'some'/],
       [[...base, '--reclassification-epochs', '0'], /--reclassification-epochs takes a positive whole number/],
+      [[...base, '--label-k', 'many'], /--label-k takes a positive whole number, got 'many'/],
+      [[...base, '--label-rounds', '0'], /--label-rounds takes a positive whole number/],
       [['poison', 'detect', '--data', join(dir, 'missing.npz')], /no such file or directory/],
       [['poison', 'detect', '--data', 'bundled:train[0:600]', '--model', join(dir, 'nowhere')], /model/],
     ];

@@ -1,4 +1,5 @@
 // Confident learning: Northcutt, Jiang & Chuang 2021, "Confident Learning: Estimating Uncertainty in Dataset Labels", arXiv:1911.00068.
+// Repeated k-NN editing: Tomek 1976, "An Experiment with the Edited Nearest-Neighbor Rule", IEEE Trans. SMC 6(6).
 /**
  * Label consistency: rows whose label disagrees with what the rest of the data says.
  * - Confident learning (from out-of-sample probabilities p̂): per-class thresholds t_j = mean
@@ -8,7 +9,9 @@
  *   with the largest margin p̂_j − p̂_i. Scores: 1 − p̂ of the given label (self-confidence).
  * - k-nearest-neighbour disagreement over the representations: the share of a row's k nearest
  *   neighbours (Euclidean, the row itself excluded) carrying another label; flagged above a
- *   threshold (default 0.5: most neighbours disagree).
+ *   threshold (default 0.5: most neighbours disagree). With `rounds` > 1 the rule is repeated on
+ *   the rows not yet flagged until a round flags none (Tomek's repeated editing of Wilson's rule):
+ *   poisons that were each other's neighbours are found once the first of them are gone.
  * 'auto' uses confident learning when probabilities are given, else the neighbours.
  * Both are made for label noise and flips. Neither catches a backdoor the model has learned when it
  * reads the model's own view: cross-validated victims learn the trigger from the other folds, and in
@@ -32,6 +35,11 @@ export interface LabelConsistencyOptions {
   k?: number;
   /** k-NN flags rows whose disagreeing share of neighbours exceeds this. Default 0.5. */
   disagreementThreshold?: number;
+  /**
+   * k-NN: at most this many rounds of the rule, each on the rows not flagged before, stopping at
+   * the first round that flags none (repeated editing, Tomek 1976). Default 1.
+   */
+  rounds?: number;
   /**
    * Where detectPoison searches neighbours: 'activations' (default; the model's penultimate layer,
    * like the other detectors) or 'inputs' (the rows themselves, top principal components when wide).
@@ -165,6 +173,43 @@ export function knnDisagreement(features: Float32Array, dim: number, labels: Int
   return out;
 }
 
+/**
+ * Up to `rounds` rounds of the k-NN rule, each among the rows no earlier round flagged; stops at a
+ * round that flags none. Scores: a row's highest disagreement over the rounds it took part in.
+ */
+export function repeatedKnnEditing(
+  input: Pick<PoisonDetectionInput, 'features' | 'dim' | 'labels'>,
+  k: number,
+  threshold: number,
+  rounds: number,
+): { scores: Float32Array; flag: Uint8Array; rounds: number } {
+  const { features, dim, labels } = input;
+  const n = labels.length;
+  const scores = new Float32Array(n);
+  const flag = new Uint8Array(n);
+  let active = Int32Array.from({ length: n }, (_, i) => i);
+  let done = 0;
+  while (done < rounds && active.length > 1) {
+    done++;
+    const sub = done === 1 ? features : new Float32Array(active.length * dim);
+    if (done > 1) active.forEach((row, r) => sub.set(features.subarray(row * dim, (row + 1) * dim), r * dim));
+    const subLabels = done === 1 ? labels : Int32Array.from(active, (row) => labels[row] as number);
+    const disagreement = knnDisagreement(sub, dim, subLabels, k);
+    let flagged = 0;
+    active.forEach((row, r) => {
+      const d = disagreement[r] as number;
+      if (d > (scores[row] as number)) scores[row] = d;
+      if (d > threshold) {
+        flag[row] = 1;
+        flagged++;
+      }
+    });
+    if (flagged === 0) break;
+    active = active.filter((row) => !flag[row]);
+  }
+  return { scores, flag, rounds: done };
+}
+
 export function labelConsistency(options: LabelConsistencyOptions = {}): PoisonDetector {
   const method = options.method ?? 'auto';
   const k = options.k ?? 10;
@@ -182,6 +227,10 @@ export function labelConsistency(options: LabelConsistencyOptions = {}): PoisonD
   if (!(threshold >= 0 && threshold < 1)) {
     throw new AegisInputError(`label consistency: disagreement threshold must be in [0, 1), got ${threshold}`);
   }
+  const rounds = options.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new AegisInputError(`label consistency: rounds must be a positive integer, got ${rounds}`);
+  }
   return {
     name: 'label-consistency',
     citation: LABEL_CONSISTENCY_CITATION,
@@ -197,11 +246,7 @@ export function labelConsistency(options: LabelConsistencyOptions = {}): PoisonD
         const cl = confidentLearning(input.probabilities, input.labels, input.numClasses);
         return { method: 'label-consistency', scores: cl.scores, flagged: flaggedRows(cl.flag) };
       }
-      const scores = knnDisagreement(input.features, input.dim, input.labels, k);
-      const flag = new Uint8Array(scores.length);
-      scores.forEach((s, i) => {
-        if (s > threshold) flag[i] = 1;
-      });
+      const { scores, flag } = repeatedKnnEditing(input, k, threshold, rounds);
       return { method: 'label-consistency', scores, flagged: flaggedRows(flag) };
     },
   };
