@@ -192,7 +192,11 @@ export function repeatedKnnEditing(
   while (done < rounds && active.length > 1) {
     done++;
     const sub = done === 1 ? features : new Float32Array(active.length * dim);
-    if (done > 1) active.forEach((row, r) => sub.set(features.subarray(row * dim, (row + 1) * dim), r * dim));
+    if (done > 1) {
+      active.forEach((row, r) => {
+        sub.set(features.subarray(row * dim, (row + 1) * dim), r * dim);
+      });
+    }
     const subLabels = done === 1 ? labels : Int32Array.from(active, (row) => labels[row] as number);
     const disagreement = knnDisagreement(sub, dim, subLabels, k);
     let flagged = 0;
