@@ -5,21 +5,12 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { StoreDatabase } from '../../store/store.js';
+import type { Limits } from '../limits/limits.js';
 import type { AuditEntry, GatewayAction, Principal } from '../types.js';
 
-export type LimitVerdict =
-  | { allowed: true; remainingBudget: number }
-  | { allowed: false; reason: 'rate' | 'budget'; retryAfterSeconds: number };
-
-export interface LimitsService {
-  consume(
-    principalId: string,
-    model: string,
-    examples: number,
-    options?: { throttled?: boolean },
-  ): Promise<LimitVerdict>;
-  close(): Promise<void>;
-}
+/** The part of Limits the hooks call. */
+export type LimitsService = Pick<Limits, 'consume' | 'close'>;
+export type { LimitVerdict } from '../limits/limits.js';
 
 export interface ExtractionService {
   observe(principalId: string, model: string, rows: Float32Array, rowSize: number, labels: Int32Array): void;
