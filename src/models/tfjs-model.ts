@@ -15,12 +15,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
 import { AegisInputError } from '../core/errors.js';
 import { tf } from '../core/runtime.js';
+import { labelsInSlices, scoresInSlices } from './batched-predict.js';
 import { fileSystemHandler, MODEL_JSON, WEIGHTS_BIN } from './fs-io-handler.js';
 import type { DifferentiableModel, ModelInfo } from './model.js';
 
+export { PREDICT_BATCH } from './batched-predict.js';
+
 export const AEGIS_JSON = 'aegis.json';
-/** Examples per forward pass in predictScores/predictLabels (bounds memory on large inputs). */
-export const PREDICT_BATCH = 256;
 
 export const aegisMetaSchema = z.object({
   name: z.string().optional(),
@@ -112,39 +113,16 @@ export class TfjsModel implements DifferentiableModel {
 
   async predictScores(x: tf.Tensor): Promise<tf.Tensor2D> {
     this.checkInput(x);
-    const parts = this.batches(x, (b) => tf.softmax(this.logits(b)));
-    if (parts.length === 1) return parts[0] as tf.Tensor2D;
-    const out = tf.concat(parts) as tf.Tensor2D;
-    tf.dispose(parts);
-    return out;
+    return scoresInSlices(x, (b) => this.logits(b));
   }
 
   async predictLabels(x: tf.Tensor): Promise<Int32Array> {
     this.checkInput(x);
-    const labels = new Int32Array(x.shape[0] ?? 0);
-    let offset = 0;
-    for (const part of this.batches(x, (b) => tf.argMax(this.logits(b), 1))) {
-      const values = (await part.data()) as Int32Array;
-      part.dispose();
-      labels.set(values, offset);
-      offset += values.length;
-    }
-    return labels;
+    return labelsInSlices(x, (b) => this.logits(b));
   }
 
   dispose(): void {
     this.network.dispose();
-  }
-
-  /** Applies `fn` to slices of at most PREDICT_BATCH examples, each in its own tidy. */
-  private batches(x: tf.Tensor, fn: (batch: tf.Tensor) => tf.Tensor): tf.Tensor[] {
-    const n = x.shape[0] ?? 0;
-    if (n <= PREDICT_BATCH) return [tf.tidy(() => fn(x))];
-    const parts: tf.Tensor[] = [];
-    for (let start = 0; start < n; start += PREDICT_BATCH) {
-      parts.push(tf.tidy(() => fn(tf.slice(x, start, Math.min(PREDICT_BATCH, n - start)))));
-    }
-    return parts;
   }
 
   private checkInput(x: tf.Tensor): void {

@@ -8,8 +8,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { AegisInputError } from '../../core/errors.js';
 import { tf } from '../../core/runtime.js';
 import { type Dataset, featureShape, size, validateDataset } from '../../data/dataset.js';
+import { labelsInSlices, PREDICT_BATCH, scoresInSlices } from '../../models/batched-predict.js';
 import type { DifferentiableModel, ModelInfo } from '../../models/model.js';
-import { networkInputShape, PREDICT_BATCH } from '../../models/tfjs-model.js';
+import { networkInputShape } from '../../models/tfjs-model.js';
 
 /** A network cut at one layer: `features(x)` is that layer's output, flattened to [batch, dim]. */
 export class FeatureExtractor {
@@ -99,42 +100,25 @@ export class TransferModel implements DifferentiableModel {
   }
 
   async predictScores(x: tf.Tensor): Promise<tf.Tensor2D> {
-    const parts = this.batches(x, (b) => tf.softmax(this.logits(b)));
-    if (parts.length === 1) return parts[0] as tf.Tensor2D;
-    const out = tf.concat(parts) as tf.Tensor2D;
-    tf.dispose(parts);
-    return out;
+    this.checkInput(x);
+    return scoresInSlices(x, (b) => this.logits(b));
   }
 
   async predictLabels(x: tf.Tensor): Promise<Int32Array> {
-    const labels = new Int32Array(x.shape[0] ?? 0);
-    let offset = 0;
-    for (const part of this.batches(x, (b) => tf.argMax(this.logits(b), 1))) {
-      const values = (await part.data()) as Int32Array;
-      part.dispose();
-      labels.set(values, offset);
-      offset += values.length;
-    }
-    return labels;
+    this.checkInput(x);
+    return labelsInSlices(x, (b) => this.logits(b));
   }
 
   dispose(): void {
     this.head.dispose();
   }
 
-  private batches(x: tf.Tensor, fn: (batch: tf.Tensor) => tf.Tensor): tf.Tensor[] {
+  private checkInput(x: tf.Tensor): void {
     const got = x.shape.slice(1);
     if (got.join(',') !== this.info.inputShape.join(',')) {
       throw new AegisInputError(
         `model '${this.info.name}' expects inputs of shape [batch, ${this.info.inputShape}], got [${x.shape}]`,
       );
     }
-    const n = x.shape[0] ?? 0;
-    if (n <= PREDICT_BATCH) return [tf.tidy(() => fn(x))];
-    const parts: tf.Tensor[] = [];
-    for (let start = 0; start < n; start += PREDICT_BATCH) {
-      parts.push(tf.tidy(() => fn(tf.slice(x, start, Math.min(PREDICT_BATCH, n - start)))));
-    }
-    return parts;
   }
 }
