@@ -23,6 +23,7 @@ import { registerScanCommand } from './scan.js';
 import { registerServeCommand } from './serve.js';
 import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
+import { registerUbaCommand } from './uba.js';
 import { registerVerifyCommand } from './verify.js';
 
 export const USAGE_EXIT_CODE = 2;
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerMonitorCommand(program);
   registerNidsCommand(program);
   registerPhishCommand(program);
+  registerUbaCommand(program);
   return program;
 }
 
