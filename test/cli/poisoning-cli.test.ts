@@ -29,6 +29,22 @@ function writeBlobsCsv(path: string, n: number, seed: number): void {
 }
 
 const images = ['--data', 'bundled:train[0:1000]', '--test', 'bundled:test[0:300]', '--quiet'];
+/** A 10% BadNets run on a small MLP whose poisoned victim the named detectors then read (append the detector names). */
+const defendedRun = [
+  'attack',
+  'poisoning',
+  '--data',
+  'bundled:train[0:600]',
+  '--test',
+  'bundled:test[0:200]',
+  '--arch',
+  'mlp',
+  '--epochs',
+  '5',
+  '--fractions',
+  '0.1',
+  '--defenses',
+];
 
 before(async () => {
   await initRuntime();
@@ -180,19 +196,7 @@ describe('aegis attack poisoning', () => {
 
   test('--defenses adds precision, recall and post-filter figures per detector', async () => {
     const { code, stdout, stderr } = await runCli([
-      'attack',
-      'poisoning',
-      '--data',
-      'bundled:train[0:600]',
-      '--test',
-      'bundled:test[0:200]',
-      '--arch',
-      'mlp',
-      '--epochs',
-      '5',
-      '--fractions',
-      '0.1',
-      '--defenses',
+      ...defendedRun,
       'spectral-signatures,activation-clustering',
       '--json',
       '--quiet',
@@ -212,19 +216,7 @@ describe('aegis attack poisoning', () => {
   test('--label-representation inputs --label-rounds: repeated k-NN editing flags more rows', async () => {
     const flagged = async (rounds: string) => {
       const run = await runCli([
-        'attack',
-        'poisoning',
-        '--data',
-        'bundled:train[0:600]',
-        '--test',
-        'bundled:test[0:200]',
-        '--arch',
-        'mlp',
-        '--epochs',
-        '5',
-        '--fractions',
-        '0.1',
-        '--defenses',
+        ...defendedRun,
         'label-consistency',
         '--label-representation',
         'inputs',
@@ -246,19 +238,7 @@ describe('aegis attack poisoning', () => {
 
   test('--ac-criterion reclassification: activation clustering judged by retraining without each cluster', async () => {
     const { code, stdout, stderr } = await runCli([
-      'attack',
-      'poisoning',
-      '--data',
-      'bundled:train[0:600]',
-      '--test',
-      'bundled:test[0:200]',
-      '--arch',
-      'mlp',
-      '--epochs',
-      '5',
-      '--fractions',
-      '0.1',
-      '--defenses',
+      ...defendedRun,
       'activation-clustering',
       '--ac-criterion',
       'reclassification',
