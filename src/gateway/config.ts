@@ -170,6 +170,12 @@ const monitoringSchema = z
     psiThreshold: z.number().positive().default(0.2),
     /** Drop in mean top-class confidence (absolute) that raises an alert. */
     confidenceDrop: z.number().positive().max(1).default(0.1),
+    /**
+     * Fraction of served requests the gateway's drift monitors see (every 1/sampleRate-th, in
+     * arrival order). Unset = 1: every request. Windows then take 1/sampleRate times as many
+     * requests to fill (detection delay grows by that factor), and the window tests cost that much less.
+     */
+    sampleRate: z.number().gt(0).max(1).optional(),
   })
   .strict()
   .default({ enabled: true, windowSize: 1000, alpha: 0.01, psiThreshold: 0.2, confidenceDrop: 0.1 });

@@ -60,17 +60,27 @@ export function createGatewayMetrics(options: { models: string[]; defaultMetrics
   // Pre-create the common series so a scrape shows them at zero before the first request.
   for (const m of known) examples.inc({ model: m }, 0);
 
+  // Child handles per label set, so a request does not re-hash its labels (the label sets are bounded, see above).
+  const requestChildren = new Map<string, { count: { inc(): void }; time: { observe(v: number): void } }>();
+  const examplesChildren = new Map([...known].map((m) => [m, examples.labels(m)]));
+
   return {
     registry,
     request(route, method, status, seconds) {
-      requests.inc({ route, method, status: String(status) });
-      latency.observe({ route }, seconds);
+      const key = `${status} ${method} ${route}`;
+      let child = requestChildren.get(key);
+      if (child === undefined) {
+        child = { count: requests.labels(route, method, String(status)), time: latency.labels(route) };
+        requestChildren.set(key, child);
+      }
+      child.count.inc();
+      child.time.observe(seconds);
     },
     rejection(stage, code) {
       rejections.inc({ stage, code });
     },
     examples(model, n) {
-      if (known.has(model)) examples.inc({ model }, n);
+      examplesChildren.get(model)?.inc(n);
     },
     alert(source, severity) {
       alerts.inc({ source, severity });

@@ -30,7 +30,7 @@ import { auditHook } from './pipeline/audit-hook.js';
 import { authHook } from './pipeline/auth-hook.js';
 import type { GatewayContext } from './pipeline/context.js';
 import { detectorHook } from './pipeline/detector-hook.js';
-import { parseJsonBody } from './pipeline/json-body.js';
+import { jsonBodyParser } from './pipeline/json-body.js';
 import { limitsHook } from './pipeline/limits-hook.js';
 import { observeHook } from './pipeline/observe-hook.js';
 import { predictHandler } from './pipeline/predict-handler.js';
@@ -104,7 +104,7 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
     services = { ...(await createGatewayServices(config, db, registry, onAlert)), ...options.services };
     const ctx: GatewayContext = { config, registry, services, metrics, log: app.log };
     const lifecycle: Lifecycle = { draining: false };
-    registerRoutes(app, ctx, lifecycle);
+    registerRoutes(app, ctx, lifecycle, options.logger === true);
     await app.ready();
     const close = closer(app, ctx, db, lifecycle);
     return { app, registry, services, metrics, close };
@@ -179,11 +179,17 @@ function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInsta
   });
   app.decorateRequest('aegis', null);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: bodyLimitBytes }, parseJsonBody);
+  // The body's SHA-256 is for the audit log only.
+  const digest = config.audit.enabled || options.services?.audit !== undefined;
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: bodyLimitBytes },
+    jsonBodyParser(digest),
+  );
   return app;
 }
 
-function registerRoutes(app: FastifyInstance, ctx: GatewayContext, lifecycle: Lifecycle): void {
+function registerRoutes(app: FastifyInstance, ctx: GatewayContext, lifecycle: Lifecycle, logRequests: boolean): void {
   const { metrics } = ctx;
   app.addHook('onRequest', (_request, reply, done) => {
     if (!lifecycle.draining) {
@@ -222,20 +228,22 @@ function registerRoutes(app: FastifyInstance, ctx: GatewayContext, lifecycle: Li
       });
       api.addHook('onSend', auditHook(ctx, routeLabel));
       api.addHook('onResponse', observeHook(ctx));
-      api.addHook('onResponse', (request, reply, done) => {
-        const state = request.aegis;
-        request.log.info(
-          {
-            route: routeLabel(request),
-            status: reply.statusCode,
-            ms: Math.round(reply.elapsedTime * 100) / 100,
-            keyId: state?.principal?.id,
-            model: state?.model?.name,
-          },
-          'request',
-        );
-        done();
-      });
+      // One log line per API request (only when logging: the hook would build the line for nothing).
+      if (logRequests)
+        api.addHook('onResponse', (request, reply, done) => {
+          const state = request.aegis;
+          request.log.info(
+            {
+              route: routeLabel(request),
+              status: reply.statusCode,
+              ms: Math.round(reply.elapsedTime * 100) / 100,
+              keyId: state?.principal?.id,
+              model: state?.model?.name,
+            },
+            'request',
+          );
+          done();
+        });
       api.setNotFoundHandler((request, reply) => {
         const e = new GatewayError('not_found', 'no such route');
         if (request.aegis) request.aegis.outputSummary = { error: e.code };
@@ -252,7 +260,8 @@ function registerApi(api: FastifyInstance, ctx: GatewayContext): void {
   api.post('/models/:name/predict', {
     onRequest: authHook(ctx, 'predict', true),
     preValidation: limitsHook(ctx),
-    preHandler: [validationHook(ctx), detectorHook(ctx)],
+    // The detector stage only where a served model has a detector (one async hook less per request otherwise).
+    preHandler: registry.all().some((m) => m.detector) ? [validationHook(ctx), detectorHook(ctx)] : validationHook(ctx),
     handler: predictHandler(ctx),
   });
 

@@ -1,7 +1,8 @@
 /**
  * kill -9 under load: `aegis serve` (a child process, full pipeline: sqlite limits, extraction,
  * monitoring, audit) is SIGKILLed while ~50 requests are in flight. Afterwards `aegis audit verify`
- * passes, every request that was answered 200 is in the audit log under its request id, and the
+ * passes, every request that was answered 200 is in the audit log under its request id and in the
+ * key's persisted query budget, and the
  * gateway restarted on the same data directory serves again and keeps extending the same chain.
  */
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/store/store.js';
 import { CNN_PATH, testImages } from '../helpers/gateway-fixture.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -195,6 +197,17 @@ it('kill -9 mid-load: the audit chain verifies, every 200 is logged, and the res
   const audited = await auditedRequestIds();
   const missing = [...outcome.ok].filter((id) => audited.get(id) !== 200);
   assert.deepEqual(missing, [], `${missing.length} of ${outcome.ok.size} answered 200s are not logged as 200`);
+
+  // Each answered request's budget was written in its audit batch's transaction: kill -9 loses none of it.
+  const keyId = key.slice('aegis_'.length, 'aegis_'.length + 12);
+  const store = openStore(join(dataDir, 'aegis.db'), []);
+  const spent = store.prepare('SELECT points FROM gateway_limits WHERE key = ?').pluck().get(`budget:cnn:${keyId}`);
+  store.close();
+  assert.equal(typeof spent, 'number');
+  assert.ok(
+    (spent as number) >= outcome.ok.size,
+    `budget spent ${spent}, but ${outcome.ok.size} requests were answered`,
+  );
 
   // Restart on the same data directory: the key, the store and the chain carry over.
   const second = await serve();

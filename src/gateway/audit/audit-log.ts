@@ -72,6 +72,7 @@ export class AuditLog {
   private readonly last;
   private readonly at;
   private readonly appendTx;
+  private readonly appendManyTx;
 
   constructor(db: StoreDatabase, options: AuditLogOptions = {}) {
     this.db = db;
@@ -87,20 +88,40 @@ export class AuditLog {
     );
     this.last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.at = db.prepare(`SELECT ${ROW_COLUMNS} FROM audit_log WHERE seq = ?`);
-    this.appendTx = db.transaction((entry: AuditEntry): AuditAnchor => {
-      const head = this.last.get() as AuditAnchor | undefined;
-      const seq = head ? head.seq + 1 : 1;
-      const prevHash = head ? head.hash : GENESIS_HASH;
-      const record = auditRecord(seq, entry);
-      const hash = chainHash(prevHash, record);
-      this.insert.run(seq, entry.time, entry.requestId, entry.keyId, entry.model, entry.status, record, prevHash, hash);
-      return { seq, hash };
-    });
+    this.appendTx = db.transaction((entry: AuditEntry): AuditAnchor => this.appendRows([entry])[0] as AuditAnchor);
+    this.appendManyTx = db.transaction((entries: readonly AuditEntry[]) => this.appendRows(entries));
   }
 
   /** Appends one request; when it returns the row is committed (see the durability note above). */
   append(entry: AuditEntry): { seq: number; hash: string } {
     return this.appendTx.immediate(entry);
+  }
+
+  /**
+   * Appends several requests in order, in one transaction and one commit (group commit). Called
+   * inside a transaction the caller opened with BEGIN IMMEDIATE (`db.transaction(fn).immediate()`),
+   * the rows join that transaction — no savepoint — and are committed with it; otherwise it runs
+   * its own IMMEDIATE transaction. Either way the head is read under the write lock.
+   */
+  appendMany(entries: readonly AuditEntry[]): { seq: number; hash: string }[] {
+    return this.db.inTransaction ? this.appendRows(entries) : this.appendManyTx.immediate(entries);
+  }
+
+  /** Chains and inserts the entries after the newest row; the caller holds the write lock. */
+  private appendRows(entries: readonly AuditEntry[]): AuditAnchor[] {
+    const head = this.last.get() as AuditAnchor | undefined;
+    let seq = head ? head.seq : 0;
+    let prevHash = head ? head.hash : GENESIS_HASH;
+    const anchors: AuditAnchor[] = [];
+    for (const entry of entries) {
+      seq++;
+      const record = auditRecord(seq, entry);
+      const hash = chainHash(prevHash, record);
+      this.insert.run(seq, entry.time, entry.requestId, entry.keyId, entry.model, entry.status, record, prevHash, hash);
+      anchors.push({ seq, hash });
+      prevHash = hash;
+    }
+    return anchors;
   }
 
   /** The newest row's position, to save elsewhere as an anchor; null for an empty log. */

@@ -96,7 +96,98 @@ function encode(value: unknown, inArray: boolean): string | undefined {
 
 /** The text a row stores and hashes: the entry with its sequence number, canonically encoded. */
 export function auditRecord(seq: number, entry: AuditEntry): string {
-  return canonicalJson({ ...entry, seq });
+  return auditRecordFast(seq, entry) ?? canonicalJson({ ...entry, seq });
+}
+
+/** AuditEntry's fields and `seq`, in canonical (sorted) order. */
+const RECORD_KEYS = [
+  'decisions',
+  'inputDigest',
+  'keyId',
+  'latencyMs',
+  'method',
+  'model',
+  'outputSummary',
+  'requestId',
+  'route',
+  'seq',
+  'status',
+  'time',
+] as const;
+const RECORD_KEY_SET: ReadonlySet<string> = new Set(RECORD_KEYS);
+const QUOTED_KEYS = RECORD_KEYS.map((k) => `"${k}":`);
+
+/** A scalar as canonicalJson writes it inside an object; undefined: leave the key out; null: not a scalar. */
+function scalar(v: unknown): string | undefined | null {
+  switch (typeof v) {
+    case 'string':
+      return JSON.stringify(v);
+    case 'number':
+      return Number.isFinite(v) ? String(v) : 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+    default:
+      return v === null ? 'null' : null;
+  }
+}
+
+/**
+ * The same text as canonicalJson({...entry, seq}), written field by field in the fixed sorted key
+ * order (a quarter of the generic encoder's cost per request). Only the open-ended outputSummary
+ * and odd decisions go through canonicalJson. Null when the entry has a field AuditEntry does not
+ * (or a toJSON): the caller then takes the generic encoder, so the text never differs.
+ */
+function auditRecordFast(seq: number, entry: AuditEntry): string | null {
+  const e = entry as unknown as Record<string, unknown>;
+  if (typeof e.toJSON === 'function') return null;
+  for (const key of Object.keys(e)) if (!RECORD_KEY_SET.has(key)) return null;
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < RECORD_KEYS.length; i++) {
+    const key = RECORD_KEYS[i] as (typeof RECORD_KEYS)[number];
+    let text: string | undefined;
+    const v = key === 'seq' ? seq : e[key];
+    const s = scalar(v);
+    if (s === null) {
+      // An object whose toJSON gives undefined would drop the key: leave such entries to the generic encoder.
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return null;
+      text = key === 'decisions' && Array.isArray(v) ? decisionsText(v) : canonicalJson(v);
+    } else text = s;
+    if (text === undefined) continue;
+    out += first ? QUOTED_KEYS[i] + text : `,${QUOTED_KEYS[i]}${text}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
+/** Decisions ({detail?, outcome, stage} of strings) written directly; anything else as canonicalJson does. */
+function decisionsText(value: unknown[]): string {
+  let out = '[';
+  for (let i = 0; i < value.length; i++) {
+    const d = value[i] as Record<string, unknown> | null;
+    if (i > 0) out += ',';
+    if (
+      d !== null &&
+      typeof d === 'object' &&
+      Object.getPrototypeOf(d) === Object.prototype &&
+      typeof d.stage === 'string' &&
+      typeof d.outcome === 'string' &&
+      (d.detail === undefined || typeof d.detail === 'string') &&
+      Object.keys(d).length === (d.detail === undefined ? ('detail' in d ? 3 : 2) : 3)
+    ) {
+      out +=
+        d.detail === undefined
+          ? `{"outcome":${JSON.stringify(d.outcome)},"stage":${JSON.stringify(d.stage)}}`
+          : `{"detail":${JSON.stringify(d.detail)},"outcome":${JSON.stringify(d.outcome)},"stage":${JSON.stringify(d.stage)}}`;
+    } else {
+      out += canonicalJson(d);
+    }
+  }
+  return `${out}]`;
 }
 
 /** SHA-256(prev_hash ‖ record) as lowercase hex. */

@@ -4,8 +4,10 @@
  *
  * Verification cost: scrypt (N=16384, r=8, p=1: 16 MiB and ~40 ms per hash) runs once per key per
  * process. Successful verifications are cached in a bounded LRU keyed by SHA-256 of the presented
- * key, and every cached hit re-reads the key's revocation with one prepared SELECT (a few µs), so
- * `aegis keys revoke` in another process takes effect on the next request. Failures are cached
+ * key. A cached hit re-reads the key's revocation only when the api_keys table may have changed
+ * since the entry was last confirmed: another connection committed (`PRAGMA data_version`, one
+ * read of the WAL index) or this connection updated or deleted api_keys (temporary triggers). So
+ * `aegis keys revoke` in another process still takes effect on the next request. Failures are cached
  * briefly (bounded) so repeating a forged key costs a hash lookup, and the async path runs scrypt
  * on the thread pool behind a small gate (HashGate) so a flood of distinct forged keys is bounded.
  *
@@ -99,6 +101,38 @@ interface KeyRow {
 interface Statements {
   lookup: { get(id: string): KeyRow | undefined };
   isActive: { get(id: string): unknown };
+  dataVersion: { get(): unknown };
+}
+
+/** A verified key, and the store state in which it was last seen active. */
+interface CachedKey {
+  principal: Principal;
+  dataVersion: unknown;
+  localChanges: number;
+}
+
+/**
+ * Changes this connection made to api_keys, counted by temporary triggers (PRAGMA data_version
+ * only moves for other connections' commits). One counter per connection, shared by its stores.
+ */
+const localKeyChanges = new WeakMap<StoreDatabase, { count: number }>();
+
+function watchLocalKeyChanges(db: StoreDatabase): { count: number } {
+  let watched = localKeyChanges.get(db);
+  if (watched === undefined) {
+    const counter = { count: 0 };
+    db.function('aegis_api_keys_changed', { deterministic: false, varargs: false }, () => {
+      counter.count++;
+      return null;
+    });
+    db.exec(`CREATE TEMP TRIGGER IF NOT EXISTS aegis_api_keys_updated AFTER UPDATE ON main.api_keys
+               BEGIN SELECT aegis_api_keys_changed(); END;
+             CREATE TEMP TRIGGER IF NOT EXISTS aegis_api_keys_deleted AFTER DELETE ON main.api_keys
+               BEGIN SELECT aegis_api_keys_changed(); END;`);
+    watched = counter;
+    localKeyChanges.set(db, watched);
+  }
+  return watched;
 }
 
 function scryptOptions(params: ScryptParams) {
@@ -123,7 +157,8 @@ const scryptAsync = (secret: string, salt: Buffer, params: ScryptParams) =>
 export class ApiKeyStore {
   private readonly params: ScryptParams;
   private readonly statements: Statements;
-  private readonly verified: LruCache<Principal>;
+  private readonly verified: LruCache<CachedKey>;
+  private readonly localChanges: { count: number };
   private readonly rejected: LruCache<true>;
   private readonly failureTtlMs: number;
   private readonly gate: HashGate;
@@ -149,7 +184,9 @@ export class ApiKeyStore {
         'SELECT name, tier, scopes, salt, hash, scrypt_n, scrypt_r, scrypt_p, revoked_at FROM api_keys WHERE id = ?',
       ),
       isActive: db.prepare('SELECT 1 FROM api_keys WHERE id = ? AND revoked_at IS NULL').pluck(),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
     };
+    this.localChanges = watchLocalKeyChanges(db);
   }
 
   /** Creates a key; the returned `key` is the only time the secret exists outside the caller. */
@@ -279,9 +316,17 @@ export class ApiKeyStore {
   /** Principal when verified before and still active; null when known bad or now revoked; undefined when unknown. */
   private fromCache(digest: string, id: string): Principal | null | undefined {
     const now = this.now();
-    const principal = this.verified.get(digest, now);
-    if (principal !== undefined) {
-      if (this.statements.isActive.get(id) !== undefined) return principal;
+    const cached = this.verified.get(digest, now);
+    if (cached !== undefined) {
+      const dataVersion = this.statements.dataVersion.get();
+      const localChanges = this.localChanges.count;
+      // Unchanged since last confirmed active: no revocation can have happened in between.
+      if (cached.dataVersion === dataVersion && cached.localChanges === localChanges) return cached.principal;
+      if (this.statements.isActive.get(id) !== undefined) {
+        cached.dataVersion = dataVersion;
+        cached.localChanges = localChanges;
+        return cached.principal;
+      }
       this.verified.delete(digest);
       this.rejected.set(digest, true, now + this.failureTtlMs);
       return null;
@@ -303,6 +348,9 @@ export class ApiKeyStore {
     expected: Buffer,
   ): Principal | null {
     const matches = computed.length === expected.length && timingSafeEqual(computed, expected);
+    // Read before the revocation check below, so a change committed after it is seen on the next hit.
+    const dataVersion = this.statements.dataVersion.get();
+    const localChanges = this.localChanges.count;
     if (
       !matches ||
       row === undefined ||
@@ -319,7 +367,7 @@ export class ApiKeyStore {
       scopes: freezeScopes(JSON.parse(row.scopes) as Scope[]),
       via: 'api-key' as const,
     });
-    this.verified.set(digest, principal);
+    this.verified.set(digest, { principal, dataVersion, localChanges });
     return principal;
   }
 }

@@ -22,8 +22,21 @@ export interface LimitCounters {
   budget: Counter;
   /** 1 point; consumed with customDuration = the rest of the budget period, so it admits one alert per period. */
   budgetAlert: Counter;
-  /** Stops timers and disconnects; never closes the shared store database. */
+  /** Stops timers and disconnects (writing what is pending); never closes the shared store database. */
   close(): Promise<void>;
+  /** Stores that write per consume (sqlite) can batch instead: see DeferredWrites. */
+  deferWrites?(): DeferredWrites;
+}
+
+/**
+ * Budget changes held in memory until the caller writes them inside its own (IMMEDIATE)
+ * transaction: `write()` before that transaction commits, `undo()` if it rolled back (the changes
+ * stay pending for the next write). The caller must write before answering any request whose
+ * budget it consumed.
+ */
+export interface DeferredWrites {
+  write(): void;
+  undo(): void;
 }
 
 /** Longest setTimeout Node honours (2^31 − 1 ms ≈ 24.8 days); longer ones fire after 1 ms. */

@@ -17,13 +17,15 @@ import { AegisInputError } from '../../core/errors.js';
 import type { Migration, StoreDatabase } from '../../store/store.js';
 import { type GatewayConfig, limitsStore } from '../config.js';
 import type { Alert } from '../types.js';
-import type { Counter, LimitCounters, LimitWindows } from './counters.js';
+import type { Counter, DeferredWrites, LimitCounters, LimitWindows } from './counters.js';
 import { createMemoryCounters } from './memory-backend.js';
 import { createRedisCounters } from './redis-backend.js';
 import { createSqliteCounters, SQLITE_LIMIT_MIGRATIONS } from './sqlite-backend.js';
 
 /** The budget counters' table (used by the sqlite store; harmless otherwise). */
 export const LIMIT_MIGRATIONS: readonly Migration[] = SQLITE_LIMIT_MIGRATIONS;
+
+export type { DeferredWrites } from './counters.js';
 
 export type LimitVerdict =
   | { allowed: true; remainingBudget: number }
@@ -38,6 +40,12 @@ export interface Limits {
   ): Promise<LimitVerdict>;
   budget(principalId: string, model: string): Promise<{ used: number; limit: number; resetsInSeconds: number }>;
   close(): Promise<void>;
+  /**
+   * The sqlite store only (undefined otherwise): from now on budget changes are written by the
+   * returned DeferredWrites, inside the caller's transaction (the gateway's audit batch), instead
+   * of one write per request.
+   */
+  deferWrites?(): DeferredWrites | undefined;
 }
 
 /**
@@ -147,6 +155,10 @@ class CounterLimits implements Limits {
 
   close(): Promise<void> {
     return this.counters.close();
+  }
+
+  deferWrites(): DeferredWrites | undefined {
+    return this.counters.deferWrites?.();
   }
 
   /** Spends one request on a rate counter; a refusal verdict, or null when allowed. */

@@ -5,10 +5,12 @@
  * gets a 500 instead of an answer the log does not hold.
  *
  * Group commit: responses ready in the same turn of the event loop are appended in one SQLite
- * transaction (each entry still chained and hashed on its own), and all of them are released
- * once it commits. Under concurrent load that saves a commit per request; a lone request waits
- * only one setImmediate. If the batch fails, each entry is retried alone, so one bad entry
- * costs only its own request a 500.
+ * transaction (each entry still chained and hashed on its own, no savepoint per entry), and all
+ * of them are released once it commits. The sqlite limits store's pending budget changes are
+ * written in the same transaction, so an answered request's budget is as durable as its audit
+ * row. Under concurrent load that saves commits per request; a lone request waits only one
+ * setImmediate. If the batch fails, each entry is retried alone, so one bad entry costs only its
+ * own request a 500.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody, GatewayError } from '../errors.js';
@@ -30,7 +32,26 @@ const MAX_BATCH = 64;
 
 export function auditHook(ctx: GatewayContext, routeOf: (request: FastifyRequest) => string) {
   const { audit, db } = ctx.services;
+  // With the sqlite limits store, budget changes are written in the audit batch's transaction
+  // (before any answer of the batch leaves): one commit per batch instead of one more per request.
+  const budgetWrites = audit ? ctx.services.limits?.deferWrites?.() : undefined;
   let pending: Pending[] = [];
+
+  const commitTx = db.transaction((entries: AuditEntry[]) => {
+    budgetWrites?.write();
+    if (!audit) return;
+    if (audit.appendMany) audit.appendMany(entries);
+    else for (const entry of entries) audit.append(entry);
+  });
+  /** One IMMEDIATE transaction: the budget's pending writes, then the entries; throws when it rolled back. */
+  const commit = (entries: AuditEntry[]) => {
+    try {
+      commitTx.immediate(entries);
+    } catch (error) {
+      budgetWrites?.undo();
+      throw error;
+    }
+  };
 
   const refuse = (p: Pending, error: unknown) => {
     p.request.log.error({ err: error }, 'audit append failed; answering 500');
@@ -48,24 +69,24 @@ export function auditHook(ctx: GatewayContext, routeOf: (request: FastifyRequest
     pending = [];
     for (let start = 0; start < batch.length; start += MAX_BATCH) {
       const part = batch.slice(start, start + MAX_BATCH);
-      let committed = false;
-      if (part.length > 1) {
-        try {
-          db.transaction(() => {
-            for (const p of part) audit?.append(p.entry);
-          }).immediate();
-          committed = true;
-        } catch {
-          // Retried one by one below: only the entries that fail on their own get a 500.
-        }
+      let failure: unknown;
+      try {
+        commit(part.map((p) => p.entry));
+      } catch (error) {
+        failure = error;
       }
+      if (failure === undefined) {
+        for (const p of part) p.done(null, p.payload);
+        continue;
+      }
+      if (part.length === 1) {
+        refuse(part[0] as Pending, failure);
+        continue;
+      }
+      // Retried one by one: only the entries that fail on their own get a 500.
       for (const p of part) {
-        if (committed) {
-          p.done(null, p.payload);
-          continue;
-        }
         try {
-          audit?.append(p.entry);
+          commit([p.entry]);
         } catch (error) {
           refuse(p, error);
           continue;

@@ -8,8 +8,8 @@ import type { StoreDatabase } from '../../store/store.js';
 import type { Limits } from '../limits/limits.js';
 import type { AuditEntry, GatewayAction, Principal } from '../types.js';
 
-/** The part of Limits the hooks call. */
-export type LimitsService = Pick<Limits, 'consume' | 'close'>;
+/** The part of Limits the hooks call (deferWrites: the audit hook batches the sqlite budget's writes). */
+export type LimitsService = Pick<Limits, 'consume' | 'close'> & Partial<Pick<Limits, 'deferWrites'>>;
 export type { LimitVerdict } from '../limits/limits.js';
 
 export interface ExtractionService {
@@ -24,6 +24,8 @@ export interface MonitorService {
 
 export interface AuditService {
   append(entry: AuditEntry): { seq: number; hash: string };
+  /** Several entries in one transaction; inside a caller's IMMEDIATE transaction, in that one (AuditLog). */
+  appendMany?(entries: readonly AuditEntry[]): { seq: number; hash: string }[];
 }
 
 export interface GatewayServices {

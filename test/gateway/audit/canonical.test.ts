@@ -100,3 +100,31 @@ test('a record carries its seq; the hash covers prev_hash then the record', () =
   assert.notEqual(chainHash(GENESIS_HASH, record), chainHash('1'.repeat(64), record));
   assert.match(chainHash(GENESIS_HASH, record), /^[0-9a-f]{64}$/);
 });
+
+test("auditRecord's field-by-field encoder writes exactly the generic canonical text, odd entries included", () => {
+  const rng = new Rng(11);
+  const field = () => randomValue(rng, 1);
+  for (let i = 0; i < 1500; i++) {
+    const base = sampleEntry(i) as unknown as Record<string, unknown>;
+    const entry: Record<string, unknown> = { ...base };
+    // Each field sometimes replaced by an arbitrary value (strings, NaN, Dates, nested objects, undefined…).
+    for (const key of Object.keys(base)) if (rng.next() < 0.15) entry[key] = field();
+    if (rng.next() < 0.2) {
+      entry.decisions = [
+        { stage: 'auth', outcome: 'allowed', detail: undefined },
+        { stage: 'limits', outcome: 'x', extra: 1 },
+        { outcome: 'q"uote', stage: 'model', detail: 'line\nbreak' },
+        field(),
+      ];
+    }
+    if (rng.next() < 0.05) entry.extraField = field();
+    if (rng.next() < 0.05) entry.seq = 999;
+    if (rng.next() < 0.05) entry.outputSummary = { toJSON: () => undefined };
+    const seq = 1 + rng.int(1e6);
+    assert.equal(
+      auditRecord(seq, entry as never),
+      canonicalJsonReference({ ...entry, seq }),
+      JSON.stringify(entry, (_k, v) => (v === undefined ? '(undefined)' : v)),
+    );
+  }
+});

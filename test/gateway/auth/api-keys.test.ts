@@ -156,6 +156,25 @@ test('revocation by another process (a second store on the same file) takes effe
   assert.equal(await server.verifyAsync(keep.key), null);
 });
 
+test('revocation on the same connection (another store on the handle, or plain SQL) takes effect on the next call', async () => {
+  const db = open();
+  const server = new ApiKeyStore(db);
+  const admin = new ApiKeyStore(db);
+  const a = admin.create({ name: 'same-a', scopes: [{ model: 'cnn', actions: ['predict'] }] });
+  const b = admin.create({ name: 'same-b', scopes: [{ model: 'cnn', actions: ['predict'] }] });
+  const c = admin.create({ name: 'same-c', scopes: [{ model: 'cnn', actions: ['predict'] }] });
+  for (const k of [a, b, c]) assert.equal((await server.verifyAsync(k.key))?.id, k.id);
+  // Cached hits while nothing changed; unrelated writes (another table) change nothing.
+  db.exec('CREATE TABLE IF NOT EXISTS unrelated (x); INSERT INTO unrelated VALUES (1);');
+  assert.equal((await server.verifyAsync(a.key))?.id, a.id);
+  assert.equal(admin.revoke(a.id), true);
+  assert.equal(await server.verifyAsync(a.key), null, 'revoked through another store on this connection');
+  db.prepare("UPDATE api_keys SET revoked_at = '2026-01-01T00:00:00.000Z' WHERE id = ?").run(b.id);
+  assert.equal(server.verify(b.key), null, 'revoked by an UPDATE on this connection');
+  db.prepare('DELETE FROM api_keys WHERE id = ?').run(c.id);
+  assert.equal(await server.verifyAsync(c.key), null, 'deleted on this connection');
+});
+
 test('keys survive a restart: a new store on the reopened file verifies them', () => {
   const db = open();
   const { key, id } = new ApiKeyStore(db).create({ name: 'persisted', scopes: [{ model: '*', actions: ['predict'] }] });

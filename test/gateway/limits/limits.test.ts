@@ -191,6 +191,46 @@ test('sqlite: budgets and the alert marker persist across a restart', async () =
   await memory.close();
 });
 
+test('sqlite with deferred writes: spends stay in memory until write(), undo() keeps them pending, close() writes', async () => {
+  const path = join(dir, 'deferred.db');
+  const s = { budget: { queries: 10, perSeconds: 3600 } };
+  const stored = (db: StoreDatabase) =>
+    db.prepare("SELECT points FROM gateway_limits WHERE key = 'budget:cnn:k'").pluck().get() as number | undefined;
+  const first = await open('sqlite', s, path);
+  const writes = first.limits.deferWrites?.();
+  assert.ok(writes, 'the sqlite store can defer its writes');
+  assert.deepEqual(await first.limits.consume('k', 'cnn', 3), { allowed: true, remainingBudget: 7 });
+  assert.equal(stored(first.db), undefined, 'nothing written before write()');
+  assert.equal((await first.limits.budget('k', 'cnn')).used, 3, 'memory is the truth meanwhile');
+  // A transaction that rolls back after write(): the spend is pending again, and written by the next one.
+  assert.throws(() =>
+    first.db
+      .transaction(() => {
+        writes.write();
+        throw new Error('audit append failed');
+      })
+      .immediate(),
+  );
+  writes.undo();
+  assert.equal(stored(first.db), undefined);
+  first.db.transaction(() => writes.write()).immediate();
+  assert.equal(stored(first.db), 3);
+  first.db.transaction(() => writes.write()).immediate();
+  assert.equal(stored(first.db), 3, 'written once');
+  // A refused batch is refunded in memory: nothing of it reaches the table.
+  assert.equal((await first.limits.consume('k', 'cnn', 8)).allowed, false);
+  assert.deepEqual(await first.limits.consume('k', 'cnn', 2), { allowed: true, remainingBudget: 5 });
+  await first.close();
+
+  const second = await open('sqlite', s, path);
+  assert.equal((await second.limits.budget('k', 'cnn')).used, 5, 'close() wrote what was pending');
+  assert.equal(stored(second.db), 5);
+  // Without deferWrites every consume writes through.
+  await second.limits.consume('k', 'cnn', 1);
+  assert.equal(stored(second.db), 6);
+  await second.close();
+});
+
 test('an alert sink that throws does not turn a refusal into an error', async () => {
   const db = openStore(':memory:', LIMIT_MIGRATIONS);
   const limits = await createLimits(config('memory', { budget: { queries: 1, perSeconds: 60 } }), {
