@@ -13,6 +13,7 @@
  * sum to the logit. No random choice is made anywhere: same verdicts in the same order → same weights.
  */
 import { AegisInputError } from '../../core/errors.js';
+import { Rng } from '../../core/rng.js';
 import type { Reason, Verdict } from '../detector.js';
 import type { IncidentFeatures } from './features.js';
 
@@ -21,6 +22,8 @@ export type AnalystVerdict = 'tp' | 'fp';
 export interface RankerOptions {
   /** AdaGrad base step η. */
   learningRate: number;
+  /** AdaGrad damping β in η / (β + √Σg²), as McMahan et al.'s per-coordinate rate: small first gradients take small steps. */
+  beta: number;
   /** L2 strength λ pulling each weight towards its prior value (λ/2 · (w − w0)² per verdict). */
   l2: number;
   /** Prior (initial) weights by feature name; features not listed start at 0. */
@@ -29,6 +32,12 @@ export interface RankerOptions {
   priorBias: number;
   /** Score at or above which the label is 'likely-tp'. */
   threshold: number;
+  /** Verdicts remembered for replay (the most recent); 0 = purely online. */
+  memory: number;
+  /** Passes over the remembered verdicts after each new one. */
+  replayEpochs: number;
+  /** Seed of the replay order. */
+  seed: number;
 }
 
 /** Hand-set prior: what a triage analyst looks at first (severity, confidence, rare signatures, crown jewels, risky users). */
@@ -46,10 +55,14 @@ export const DEFAULT_PRIOR: Readonly<Record<string, number>> = Object.freeze({
 
 export const RANKER_DEFAULTS: RankerOptions = {
   learningRate: 0.5,
+  beta: 1,
   l2: 0.01,
   prior: DEFAULT_PRIOR,
   priorBias: -3,
   threshold: 0.5,
+  memory: 2000,
+  replayEpochs: 2,
+  seed: 1,
 };
 
 /** What score() returns: a Verdict (score = probability) plus the logit the reasons add up to. */
@@ -66,9 +79,10 @@ export interface RankerJSON {
   weights: Record<string, number>;
   accum: Record<string, number>;
   verdicts: { tp: number; fp: number };
+  /** Remembered verdicts (feature values, 1 = tp), oldest first. */
+  history: { values: Record<string, number>; y: number }[];
 }
 
-const EPS = 1e-8;
 const BIAS = 'bias';
 
 function sigmoid(z: number): number {
@@ -98,12 +112,21 @@ export class TriageRanker {
   private readonly weights = new Map<string, number>();
   private readonly accum = new Map<string, number>();
   private readonly counts = { tp: 0, fp: 0 };
+  private readonly history: { values: Record<string, number>; y: number }[] = [];
 
   constructor(options: Partial<RankerOptions> = {}) {
     this.options = { ...RANKER_DEFAULTS, ...options, prior: { ...(options.prior ?? RANKER_DEFAULTS.prior) } };
     const { learningRate, l2, threshold } = this.options;
     if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
       throw new AegisInputError(`triage ranker: learningRate must be > 0, got ${learningRate}`);
+    }
+    if (!(this.options.beta >= 0) || !Number.isFinite(this.options.beta)) {
+      throw new AegisInputError(`triage ranker: beta must be ≥ 0, got ${this.options.beta}`);
+    }
+    for (const k of ['memory', 'replayEpochs'] as const) {
+      const v = this.options[k];
+      if (!(Number.isInteger(v) && v >= 0))
+        throw new AegisInputError(`triage ranker: ${k} must be an integer ≥ 0, got ${v}`);
     }
     if (!(l2 >= 0) || !Number.isFinite(l2)) throw new AegisInputError(`triage ranker: l2 must be ≥ 0, got ${l2}`);
     if (!(threshold >= 0 && threshold <= 1)) {
@@ -168,19 +191,37 @@ export class TriageRanker {
     const values = valuesOf(features);
     checkFinite(values, 'triage ranker update');
     const y = verdict === 'tp' ? 1 : 0;
+    this.step(values, y);
+    this.counts[verdict]++;
+    const { memory, replayEpochs, seed } = this.options;
+    if (memory <= 0) return;
+    this.history.push({ values: { ...values }, y });
+    if (this.history.length > memory) this.history.splice(0, this.history.length - memory);
+    // Replay the remembered verdicts in a seeded order: one pass of SGD over a queue the analyst
+    // worked top-down is biased towards the latest verdicts; replay fits them jointly.
+    const rng = new Rng((seed ^ Math.imul(this.counts.tp + this.counts.fp, 0x9e3779b1)) >>> 0);
+    for (let e = 0; e < replayEpochs; e++) {
+      for (const i of rng.permutation(this.history.length)) {
+        const h = this.history[i] as { values: Record<string, number>; y: number };
+        this.step(h.values, h.y);
+      }
+    }
+  }
+
+  /** One AdaGrad step on one example's log loss. */
+  private step(values: Readonly<Record<string, number>>, y: number): void {
     const err = sigmoid(this.logit(values)) - y;
-    const { learningRate: eta, l2, prior } = this.options;
+    const { learningRate: eta, beta, l2, prior } = this.options;
     for (const [k, x] of Object.entries(values)) {
       if (x === 0) continue;
       const w = this.weight(k);
       const g = err * x + l2 * (w - (prior[k] ?? 0));
       const acc = (this.accum.get(k) ?? 0) + g * g;
       this.accum.set(k, acc);
-      this.weights.set(k, w - (eta * g) / (Math.sqrt(acc) + EPS));
+      this.weights.set(k, w - (eta * g) / (beta + Math.sqrt(acc)));
     }
     this.biasAccum += err * err;
-    this.bias -= (eta * err) / (Math.sqrt(this.biasAccum) + EPS);
-    this.counts[verdict]++;
+    this.bias -= (eta * err) / (beta + Math.sqrt(this.biasAccum));
   }
 
   /** Indices of `items` by decreasing score (ties keep input order). */
@@ -199,6 +240,7 @@ export class TriageRanker {
       weights: Object.fromEntries(this.weights),
       accum: Object.fromEntries(this.accum),
       verdicts: { ...this.counts },
+      history: this.history.map((h) => ({ values: { ...h.values }, y: h.y })),
     };
   }
 
@@ -220,6 +262,13 @@ export class TriageRanker {
     for (const [k, v] of Object.entries(j.accum)) r.accum.set(k, v);
     r.counts.tp = j.verdicts?.tp ?? 0;
     r.counts.fp = j.verdicts?.fp ?? 0;
+    for (const h of j.history ?? []) {
+      if (!h || typeof h.values !== 'object' || (h.y !== 0 && h.y !== 1)) {
+        throw new AegisInputError('triage ranker state: a remembered verdict is malformed');
+      }
+      checkFinite(h.values, 'triage ranker state history');
+      r.history.push({ values: { ...h.values }, y: h.y });
+    }
     return r;
   }
 }
