@@ -123,6 +123,30 @@ function fromFields(get: (field: string) => unknown, raw: string, format: 'csv' 
   return { kind: 'event', event };
 }
 
+/** Which key of an object holds each field; cached per key list (a feed's records share one shape). */
+const keyCache = new Map<string, Partial<Record<string, string>>>();
+
+function fieldKeys(keys: string[]): Partial<Record<string, string>> {
+  const signature = keys.join('\u0000');
+  const cached = keyCache.get(signature);
+  if (cached) return cached;
+  const bySquashed = new Map<string, string>();
+  for (const k of keys) if (!bySquashed.has(squash(k))) bySquashed.set(squash(k), k);
+  const out: Partial<Record<string, string>> = {};
+  for (const [field, aliases] of Object.entries(ALIASES)) {
+    for (const alias of aliases) {
+      const key = bySquashed.get(squash(alias));
+      if (key !== undefined) {
+        out[field] = key;
+        break;
+      }
+    }
+  }
+  if (keyCache.size >= 1000) keyCache.clear(); // shapes are few; a hostile feed cannot grow this
+  keyCache.set(signature, out);
+  return out;
+}
+
 /** One JSON line with the generic keys (aliases accepted); never throws. */
 export function parseJsonlLine(line: string): ParseOutcome {
   let value: unknown;
@@ -132,15 +156,11 @@ export function parseJsonlLine(line: string): ParseOutcome {
     return malformed('not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return malformed('not a JSON object');
-  const keys = new Map<string, string>();
-  for (const k of Object.keys(value)) if (!keys.has(squash(k))) keys.set(squash(k), k);
   const record = value as Record<string, unknown>;
+  const fields = fieldKeys(Object.keys(record));
   const get = (field: string): unknown => {
-    for (const alias of ALIASES[field] ?? [field]) {
-      const key = keys.get(squash(alias));
-      if (key !== undefined) return record[key];
-    }
-    return undefined;
+    const key = fields[field];
+    return key === undefined ? undefined : record[key];
   };
   return fromFields(get, line, 'jsonl');
 }
