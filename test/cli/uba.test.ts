@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runCli } from '../helpers/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'aegis-uba-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const FIXTURE = new URL('../fixtures/uba/otrf-purplesharp-sample.jsonl.gz', import.meta.url).pathname;
+
+interface ScoreJson {
+  users: { user: string; risk: number; reasons: { feature: string; detail: string; weight: number }[] }[];
+  counts: Record<string, number>;
+  events: number;
+}
+
+describe('aegis uba score', () => {
+  it('--json ranks users by risk, highest first; the OTRF operator (pgustavo) is first', async () => {
+    const run = await runCli(['uba', 'score', FIXTURE, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as ScoreJson;
+    assert.deepEqual(doc.counts, { read: 250, parsed: 208, malformed: 0, ignored: 42, duplicates: 0, outOfOrder: 0 });
+    assert.equal(doc.events, 208);
+    assert.ok(doc.users.length >= 2);
+    for (let i = 1; i < doc.users.length; i++) {
+      assert.ok((doc.users[i - 1]?.risk ?? 0) >= (doc.users[i]?.risk ?? 0), 'sorted by risk, descending');
+    }
+    const top = doc.users[0];
+    assert.equal(top?.user, 'pgustavo');
+    assert.ok((top?.risk ?? 0) > 0);
+    assert.ok((top?.reasons.length ?? 0) > 0, 'the top user comes with reasons');
+    assert.ok(
+      !doc.users.some((u) => ['system', 'mordordc', 'anonymous logon'].includes(u.user)),
+      'machine accounts left out',
+    );
+  });
+
+  it('--top limits the users; the table names the top user first; --report writes HTML and JSON', async () => {
+    const json = await runCli(['uba', 'score', FIXTURE, '--json', '--top', '1']);
+    assert.equal((JSON.parse(json.stdout) as ScoreJson).users.length, 1);
+    const report = join(dir, 'out', 'uba.html');
+    const table = await runCli(['uba', 'score', FIXTURE, '--top', '3', '--report', report]);
+    assert.equal(table.code, 0, table.stderr);
+    const rows = table.stdout.trim().split('\n');
+    assert.match(rows[0] as string, /user\s+risk\s+reasons/);
+    assert.match(rows[1] as string, /^\s*1\s+theshire\\pgustavo\s+\d/);
+    assert.match(table.stderr, /208 events scored/);
+    assert.ok(existsSync(report) && existsSync(join(dir, 'out', 'uba.json')));
+    assert.match(readFileSync(report, 'utf8'), /<td>theshire\\pgustavo<\/td>/);
+  });
+
+  it('reads auth.log with --year and a CSV side by side', async () => {
+    const auth = join(dir, 'auth.log');
+    writeFileSync(
+      auth,
+      [
+        'Mar  3 10:15:01 bastion sshd[1]: Accepted password for alice from 10.0.0.5 port 1 ssh2',
+        'Mar  3 10:16:01 bastion sshd[1]: Failed password for root from 203.0.113.9 port 2 ssh2',
+        'garbage line',
+      ].join('\n'),
+    );
+    const csv = join(dir, 'events.csv');
+    writeFileSync(csv, 'user,time,host,source,action,outcome\nbob,2021-03-03T11:00:00Z,ws1,10.0.0.9,logon,success\n');
+    const run = await runCli(['uba', 'score', auth, csv, '--year', '2021', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as ScoreJson;
+    assert.deepEqual(doc.users.map((u) => u.user).sort(), ['alice', 'bob', 'root']);
+    assert.equal(doc.counts.malformed, 1);
+  });
+
+  it('exits 2 with one message for missing files and bad flags', async () => {
+    const missing = await runCli(['uba', 'score', join(dir, 'nope.json')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /does not exist/);
+    const format = await runCli(['uba', 'score', FIXTURE, '--format', 'evtx']);
+    assert.equal(format.code, 2);
+    assert.match(format.stderr, /--format takes/);
+  });
+});
+
+describe('aegis uba ingest / users', () => {
+  it('saves per-user risk and the run counts to the store; users lists them highest first', async () => {
+    const store = join(dir, 'store.db');
+    const ingest = await runCli(['uba', 'ingest', FIXTURE, '--store', store, '--json']);
+    assert.equal(ingest.code, 0, ingest.stderr);
+    const result = JSON.parse(ingest.stdout) as { users: number; counts: Record<string, number>; run: number };
+    assert.ok(result.users >= 2);
+    assert.equal(result.counts.parsed, 208);
+    const users = await runCli(['uba', 'users', '--store', store, '--json']);
+    assert.equal(users.code, 0, users.stderr);
+    const listed = JSON.parse(users.stdout) as {
+      users: { user: string; risk: number; reasons: unknown[] }[];
+      total: number;
+      lastIngest: { id: number; counts: Record<string, number> };
+    };
+    assert.equal(listed.total, result.users);
+    assert.equal(listed.users[0]?.user, 'pgustavo');
+    assert.ok((listed.users[0]?.risk ?? 0) > 0);
+    assert.equal(listed.lastIngest.id, result.run);
+    assert.equal(listed.lastIngest.counts.ignored, 42);
+    const table = await runCli(['uba', 'users', '--store', store]);
+    assert.match(table.stdout, /pgustavo/);
+    assert.match(table.stderr, /last ingest \(run \d+\)/);
+  });
+
+  it('users on a store that does not exist exits 2', async () => {
+    const run = await runCli(['uba', 'users', '--store', join(dir, 'absent.db')]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /no store at/);
+    assert.equal(existsSync(join(dir, 'absent.db')), false, 'not created by a read');
+  });
+});
