@@ -23,6 +23,7 @@ import { registerScanCommand } from './scan.js';
 import { registerServeCommand } from './serve.js';
 import { registerSignCommand } from './sign.js';
 import { registerTrainCommand } from './train.js';
+import { registerTriageCommand } from './triage.js';
 import { registerUbaCommand } from './uba.js';
 import { registerVerifyCommand } from './verify.js';
 
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerNidsCommand(program);
   registerPhishCommand(program);
   registerUbaCommand(program);
+  registerTriageCommand(program);
   return program;
 }
 

@@ -3,8 +3,9 @@
  * Deduplicates alerts and groups them into incidents, online:
  *
  *  1. Duplicates: an alert id seen before, or the same content (source, signature and all four
- *     entities) again within `dedupWindowMs` of its last delivery, is folded into the incident of
- *     the first one (`Incident.duplicates`), not added as an alert.
+ *     entities) again less than `dedupWindowMs` after the alert of that content last kept, is
+ *     folded into that alert's incident (`Incident.duplicates`), not added as an alert. A rule
+ *     that fires every second keeps one alert per window, so the incident keeps its time profile.
  *  2. Key: the alert's primary entity (the first non-empty of `entityOrder`, default user, host,
  *     source IP, destination IP) plus its technique (falling back to tactic, then signature) —
  *     'user:alice|T1078', 'src:10.0.0.5|T1046'. Alerts with no entity key on the signature alone.
@@ -163,8 +164,8 @@ export class AlertGrouper {
   private readonly alertIncident = new Map<string, Incident>();
   /** Content key → last delivery time and incident (pruned as time passes). */
   private readonly recent = new Map<string, { time: number; incident: Incident }>();
-  /** Ids of incidents absorbed into others (a caller that stored them should delete them). */
-  readonly absorbed: string[] = [];
+  /** Incidents absorbed into others, in order (a caller that stored `from` moves its alerts to `into`). */
+  readonly absorbed: { from: string; into: string }[] = [];
   private clock = Number.NEGATIVE_INFINITY;
   private lastPrune = Number.NEGATIVE_INFINITY;
 
@@ -226,8 +227,8 @@ export class AlertGrouper {
     const ck = window > 0 ? contentKey(a) : '';
     if (window > 0) {
       const prev = this.recent.get(ck);
-      if (prev && Math.abs(a.time - prev.time) <= window && this.byId.has(prev.incident.id)) {
-        prev.time = Math.max(prev.time, a.time);
+      // Measured from the alert kept, not the last duplicate: a rule that fires forever keeps one alert per window.
+      if (prev && Math.abs(a.time - prev.time) < window && this.byId.has(prev.incident.id)) {
         this.fold(a, prev.incident);
         return;
       }
@@ -268,7 +269,13 @@ export class AlertGrouper {
     const list = this.byKey.get(key);
     if (!list) return undefined;
     const gap = this.options.gapMs;
-    const near = list.filter((inc) => a.time >= inc.firstSeen - gap && a.time <= inc.lastSeen + gap);
+    // Incidents of one key never overlap (they would have merged), so spans are sorted: walk back from the newest.
+    const near: Incident[] = [];
+    for (let i = list.length - 1; i >= 0; i--) {
+      const inc = list[i] as Incident;
+      if (inc.lastSeen + gap < a.time) break;
+      if (a.time >= inc.firstSeen - gap) near.unshift(inc);
+    }
     if (near.length === 0) return undefined;
     const target = near[0] as Incident;
     for (const other of near.slice(1)) this.absorb(target, other);
@@ -288,7 +295,7 @@ export class AlertGrouper {
     }
     if (other.truth !== undefined) target.truth = (target.truth ?? false) || other.truth;
     this.byId.delete(other.id);
-    this.absorbed.push(other.id);
+    this.absorbed.push({ from: other.id, into: target.id });
     const list = this.byKey.get(other.key) ?? [];
     list.splice(list.indexOf(other), 1);
     this.counts.merged++;

@@ -4,12 +4,13 @@
  * because the database is shared with the gateway (its `alerts` table) and behaviour analytics.
  *
  * Migrations: 'triage/001-tables' is the first schema; 'triage/002-score-explanation' adds the
- * ranker's explanation column to incidents and the model table, so a store created by an older
+ * ranker's explanation and feature columns to incidents and the model table, so a store created by an older
  * Aegis upgrades in place (openStore applies only the migrations a database has not recorded).
  */
 import type { Migration, StoreDatabase } from '../../store/store.js';
 import type { Reason } from '../detector.js';
 import type { Incident, TriageAlert, TriageSeverity } from './alert.js';
+import type { IncidentFeatures } from './features.js';
 import { SEVERITIES, SEVERITY_RANK } from './parse-common.js';
 
 export const TRIAGE_MIGRATION_V1: Migration = {
@@ -59,12 +60,19 @@ export const TRIAGE_MIGRATION_V1: Migration = {
       analyst TEXT NOT NULL,
       time INTEGER NOT NULL
     );
-    CREATE INDEX triage_verdicts_incident ON triage_verdicts (incident_id);`,
+    CREATE INDEX triage_verdicts_incident ON triage_verdicts (incident_id);
+    CREATE TABLE triage_duplicates (
+      alert_id TEXT PRIMARY KEY,
+      incident_id TEXT NOT NULL,
+      time INTEGER NOT NULL
+    );
+    CREATE INDEX triage_duplicates_incident ON triage_duplicates (incident_id);`,
 };
 
 export const TRIAGE_MIGRATION_V2: Migration = {
   id: 'triage/002-score-explanation',
   sql: `ALTER TABLE triage_incidents ADD COLUMN score_explanation TEXT;
+    ALTER TABLE triage_incidents ADD COLUMN features TEXT;
     CREATE TABLE triage_model (
       name TEXT PRIMARY KEY,
       state TEXT NOT NULL,
@@ -117,21 +125,39 @@ export function saveAlerts(db: StoreDatabase, alerts: readonly TriageAlert[]): n
   return added;
 }
 
-/** Alert ids among `ids` already in the store. */
+/**
+ * Records duplicate deliveries folded into incidents (ids only: the alert kept holds the content),
+ * so that ingesting the same file again recognises them. Returns how many were new.
+ */
+export function saveDuplicates(
+  db: StoreDatabase,
+  rows: readonly { alertId: string; incidentId: string; time: number }[],
+): number {
+  const insert = db.prepare('INSERT OR IGNORE INTO triage_duplicates (alert_id, incident_id, time) VALUES (?, ?, ?)');
+  let added = 0;
+  db.transaction(() => {
+    for (const r of rows) added += insert.run(r.alertId, r.incidentId, r.time).changes;
+  })();
+  return added;
+}
+
+/** Alert ids among `ids` already in the store (kept alerts or recorded duplicates). */
 export function storedAlertIds(db: StoreDatabase, ids: readonly string[]): Set<string> {
-  const q = db.prepare('SELECT 1 FROM triage_alerts WHERE id = ?').pluck();
-  return new Set(ids.filter((id) => q.get(id) !== undefined));
+  const kept = db.prepare('SELECT 1 FROM triage_alerts WHERE id = ?').pluck();
+  const folded = db.prepare('SELECT 1 FROM triage_duplicates WHERE alert_id = ?').pluck();
+  return new Set(ids.filter((id) => kept.get(id) !== undefined || folded.get(id) !== undefined));
 }
 
 /**
- * Upserts incidents and their membership (from `alertIds`, whose alerts must be saved first);
- * ids in `removed` (incidents absorbed into others) are deleted. Verdicts and scores already
- * stored are kept unless the incident carries new ones. One transaction.
+ * Upserts incidents and their membership (from `alertIds`, whose alerts must be saved first;
+ * alerts stored earlier stay members). `merges` (AlertGrouper.absorbed, in order) move a stored
+ * incident's alerts and verdicts into the incident that finally absorbed it, then delete it.
+ * Verdicts and scores already stored are kept unless the incident carries new ones. One transaction.
  */
 export function saveIncidents(
   db: StoreDatabase,
   incidents: readonly Incident[],
-  removed: readonly string[] = [],
+  merges: readonly { from: string; into: string }[] = [],
 ): void {
   const now = Date.now();
   const upsert = db.prepare(
@@ -155,27 +181,48 @@ export function saveIncidents(
   const refresh = db.prepare('UPDATE triage_incidents SET max_severity = ?, alert_count = ? WHERE id = ?');
   const count = db.prepare('SELECT COUNT(*) FROM triage_incident_alerts WHERE incident_id = ?').pluck();
   const drop = db.prepare('DELETE FROM triage_incidents WHERE id = ?');
+  const moveAlerts = db.prepare('UPDATE triage_incident_alerts SET incident_id = ? WHERE incident_id = ?');
+  const moveVerdicts = db.prepare('UPDATE triage_verdicts SET incident_id = ? WHERE incident_id = ?');
+  const moveDuplicates = db.prepare('UPDATE triage_duplicates SET incident_id = ? WHERE incident_id = ?');
+  const byId = new Map(incidents.map((i) => [i.id, i]));
+  const next = new Map(merges.map((m) => [m.from, m.into]));
+  const final = (id: string): string => {
+    let at = id;
+    for (let hops = 0; next.has(at) && hops <= merges.length; hops++) at = next.get(at) as string;
+    return at;
+  };
   db.transaction(() => {
-    for (const id of removed) drop.run(id);
+    for (const { from } of merges) {
+      const target = byId.get(final(from));
+      if (!target) continue; // the caller did not pass the surviving incident: leave the stored one alone
+      upsert.run(params(target, now)); // so moved rows have an incident to point at
+      moveAlerts.run(target.id, from);
+      moveVerdicts.run(target.id, from);
+      moveDuplicates.run(target.id, from);
+      drop.run(from);
+    }
     for (const inc of incidents) {
-      const params = {
-        id: inc.id,
-        key: inc.key,
-        firstSeen: inc.firstSeen,
-        lastSeen: inc.lastSeen,
-        alertCount: inc.alertIds.length,
-        duplicates: inc.duplicates,
-        maxSeverity: 0,
-        score: inc.score ?? null,
-        verdict: inc.verdict ?? null,
-        truth: boolOrNull(inc.truth),
-        now,
-      };
-      upsert.run(params);
+      upsert.run(params(inc, now));
       for (const id of inc.alertIds) member.run(id, inc.id);
       refresh.run((severity.get(inc.id) as number | null) ?? 0, count.get(inc.id) as number, inc.id);
     }
   })();
+}
+
+function params(inc: Incident, now: number) {
+  return {
+    id: inc.id,
+    key: inc.key,
+    firstSeen: inc.firstSeen,
+    lastSeen: inc.lastSeen,
+    alertCount: inc.alertIds.length,
+    duplicates: inc.duplicates,
+    maxSeverity: 0,
+    score: inc.score ?? null,
+    verdict: inc.verdict ?? null,
+    truth: boolOrNull(inc.truth),
+    now,
+  };
 }
 
 function incidentFromRow(r: Record<string, unknown>, alertIds: string[]): StoredIncident {
@@ -323,13 +370,37 @@ export function listVerdicts(db: StoreDatabase, incidentId?: string): VerdictRow
   }));
 }
 
-/** Stores an incident's score and its explanation. */
-export function saveScore(db: StoreDatabase, incidentId: string, score: number, reasons: readonly Reason[]): void {
-  db.prepare('UPDATE triage_incidents SET score = ?, score_explanation = ? WHERE id = ?').run(
-    score,
-    JSON.stringify(reasons),
-    incidentId,
-  );
+/** Stores an incident's score, its explanation and (optionally) the features it was computed from. */
+export function saveScore(
+  db: StoreDatabase,
+  incidentId: string,
+  score: number,
+  reasons: readonly Reason[],
+  features?: IncidentFeatures,
+): void {
+  if (features === undefined) {
+    db.prepare('UPDATE triage_incidents SET score = ?, score_explanation = ? WHERE id = ?').run(
+      score,
+      JSON.stringify(reasons),
+      incidentId,
+    );
+  } else {
+    db.prepare('UPDATE triage_incidents SET score = ?, score_explanation = ?, features = ? WHERE id = ?').run(
+      score,
+      JSON.stringify(reasons),
+      JSON.stringify(features),
+      incidentId,
+    );
+  }
+}
+
+/** The features an incident was last scored from, or undefined (never scored, or a v1 database). */
+export function loadFeatures(db: StoreDatabase, incidentId: string): IncidentFeatures | undefined {
+  const text = db.prepare('SELECT features FROM triage_incidents WHERE id = ?').pluck().get(incidentId) as
+    | string
+    | null
+    | undefined;
+  return text ? (JSON.parse(text) as IncidentFeatures) : undefined;
 }
 
 /** Persisted model state by name ('ranker', 'rarity'), or undefined. */

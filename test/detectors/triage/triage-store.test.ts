@@ -138,10 +138,18 @@ describe('triage store', () => {
     const db = openStore(':memory:', TRIAGE_MIGRATIONS);
     const incidents = fill(db);
     const [x, y] = incidents as [(typeof incidents)[0], (typeof incidents)[0]];
-    const merged = { ...x, alertIds: [...x.alertIds, ...y.alertIds] };
-    saveIncidents(db, [merged], [y.id]);
+    recordVerdict(db, y.id, 'fp');
+    // A later ingest seeds x without its stored alerts and merges y into it.
+    const merged = { ...x, alertIds: [] };
+    saveIncidents(db, [merged], [{ from: y.id, into: x.id }]);
     assert.equal(getIncident(db, y.id), undefined);
     assert.equal(getIncident(db, x.id)?.alerts.length, x.alertIds.length + y.alertIds.length);
+    assert.equal(getIncident(db, x.id)?.incident.alertCount, x.alertIds.length + y.alertIds.length);
+    assert.deepEqual(
+      listVerdicts(db, x.id).map((v) => v.verdict),
+      ['fp'],
+      'the verdict moved with the alerts',
+    );
     db.close();
   });
 
