@@ -294,6 +294,8 @@ export class AlertGrouper {
       this.alertIncident.set(id, target);
     }
     if (other.truth !== undefined) target.truth = (target.truth ?? false) || other.truth;
+    // A verdict on either half stands for the whole (the latest analyst decision is kept in the store's history).
+    if (target.verdict === undefined && other.verdict !== undefined) target.verdict = other.verdict;
     this.byId.delete(other.id);
     this.absorbed.push({ from: other.id, into: target.id });
     const list = this.byKey.get(other.key) ?? [];
