@@ -14,6 +14,7 @@
  * Only KDDTrain+_20Percent is available: published baselines trained on the full KDDTrain+.
  * Usage: npx tsx bench/nids.ts [--stage select,eval,unsw,evasion] [--seed 0] [--out FILE.json]
  *   [--designs a,b] (select: only designs whose name contains one of these comma-separated substrings)
+ *   [--skip-designs a,b] (select: leave out designs whose name contains one of these)
  *   [--evasion-flows 2000] [--train-eps 1] [--at-epochs 20]
  * Prints one JSON document (stderr has progress).
  */
@@ -47,6 +48,7 @@ const { values } = parseArgs({
     shared: { type: 'string', default: process.env.AEGIS_SHARED ?? '../shared' },
     'evasion-flows': { type: 'string', default: '2000' },
     designs: { type: 'string' },
+    'skip-designs': { type: 'string' },
     'train-eps': { type: 'string', default: '1' },
     'at-epochs': { type: 'string', default: '20' },
   },
@@ -101,22 +103,47 @@ if (stages.has('select')) {
       name: 'multiclass, unweighted, ensemble of 5',
       options: { mode: 'multiclass', classifier: { classWeightPower: 0, members: 5 } },
     },
+    {
+      name: 'multiclass, unweighted, autoencoder 128-32',
+      options: { mode: 'multiclass', classifier: { classWeightPower: 0 }, autoencoder: { hidden: [128, 32] } },
+    },
+    {
+      name: 'multiclass, unweighted, autoencoder 128-32 x 60 epochs',
+      options: {
+        mode: 'multiclass',
+        classifier: { classWeightPower: 0 },
+        autoencoder: { hidden: [128, 32], epochs: 60 },
+      },
+    },
+    {
+      name: 'multiclass, unweighted, autoencoder 256-64',
+      options: { mode: 'multiclass', classifier: { classWeightPower: 0 }, autoencoder: { hidden: [256, 64] } },
+    },
   ];
+  const matches = (list: unknown, name: string) =>
+    String(list)
+      .split(',')
+      .some((k) => name.includes(k));
   const designs = allDesigns.filter(
     (d) =>
-      !values.designs ||
-      String(values.designs)
-        .split(',')
-        .some((k) => d.name.includes(k)),
+      (!values.designs || matches(values.designs, d.name)) &&
+      (!values['skip-designs'] || !matches(values['skip-designs'], d.name)),
   );
   const noveltySets: NoveltyKind[][] = [[], ['autoencoder'], ['iforest'], ['autoencoder', 'iforest']];
   const fprs = [0.005, 0.01, 0.02, 0.05, 0.1];
   const supervised: (number | 'argmax')[] = ['argmax', 0.005, 0.01, 0.02, 0.05, 0.1];
+  // 'evidence' combination (combine.ts): the classifier's weight; the novelty detectors share the rest.
+  const weights = [0.2, 0.35, 0.5, 0.65, 0.8];
   const rows: (SelectionRow & { options: Partial<NidsTrainOptions> })[] = [];
   for (const design of designs) {
     log(`select: training '${design.name}'`);
     const t0 = performance.now();
-    const det = await NidsDetector.train(split.train, { ...design.options, novelty: ['autoencoder', 'iforest'], seed });
+    const det = await NidsDetector.train(split.train, {
+      ...design.options,
+      combine: 'any',
+      novelty: ['autoencoder', 'iforest'],
+      seed,
+    });
     log(`select: trained in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     for (const novelty of noveltySets) {
       for (const targetFpr of novelty.length ? fprs : [0.01]) {
@@ -125,10 +152,27 @@ if (stages.has('select')) {
           rows.push({
             design: design.name,
             novelty: novelty.join('+') || 'none',
+            combine: 'any',
             noveltyFpr: novelty.length ? targetFpr : null,
             supervisedFpr,
             ...selectionFigures(op, split),
-            options: { ...design.options, novelty, targetFpr, supervisedFpr },
+            options: { ...design.options, combine: 'any', novelty, targetFpr, supervisedFpr },
+          });
+        }
+      }
+      if (novelty.length === 0) continue;
+      for (const targetFpr of fprs) {
+        for (const supervisedWeight of weights) {
+          const op = det.withOperatingPoint({ targetFpr, novelty, combine: 'evidence', supervisedWeight });
+          rows.push({
+            design: design.name,
+            novelty: novelty.join('+'),
+            combine: 'evidence',
+            supervisedWeight,
+            noveltyFpr: null,
+            supervisedFpr: targetFpr,
+            ...selectionFigures(op, split),
+            options: { ...design.options, combine: 'evidence', novelty, targetFpr, supervisedWeight },
           });
         }
       }

@@ -32,6 +32,8 @@ interface TrainFlags {
   layout?: string;
   mode: string;
   novelty: string;
+  combine: string;
+  supervisedWeight: string;
   targetFpr: string;
   supervisedFpr: string;
   epochs?: string;
@@ -63,9 +65,14 @@ function trainOptions(f: TrainFlags): NidsTrainOptions {
       `--novelty: unknown detector '${unknown[0]}'; choose from ${NOVELTY_KINDS.join(', ')} or none`,
     );
   }
+  if (f.combine !== 'any' && f.combine !== 'evidence') {
+    throw new AegisInputError(`--combine takes any or evidence, got '${f.combine}'`);
+  }
   return {
     seed: parseNonNegativeInt('--seed', f.seed),
     mode: f.mode,
+    combine: f.combine,
+    supervisedWeight: parseFraction('--supervised-weight', f.supervisedWeight),
     novelty: novelty as NoveltyKind[],
     targetFpr: parseFraction('--target-fpr', f.targetFpr),
     supervisedFpr: f.supervisedFpr === 'argmax' ? 'argmax' : parseFraction('--supervised-fpr', f.supervisedFpr),
@@ -85,11 +92,25 @@ function addTrainOptions(cmd: Command): Command {
       NIDS_DEFAULTS.novelty.join(','),
     )
     .option(
+      '--combine <how>',
+      "evidence (weighted sum of each score's benign-tail evidence) or any (a component over its own threshold)",
+      NIDS_DEFAULTS.combine,
+    )
+    .option(
+      '--supervised-weight <w>',
+      "evidence: the classifier's weight in [0, 1]; the novelty detectors share the rest",
+      String(NIDS_DEFAULTS.supervisedWeight),
+    )
+    .option(
       '--target-fpr <x>',
-      'share of benign validation flows each novelty detector may flag',
+      'share of benign validation flows the detector may flag (any: each novelty detector)',
       String(NIDS_DEFAULTS.targetFpr),
     )
-    .option('--supervised-fpr <x>', "share the classifier may flag, or 'argmax'", String(NIDS_DEFAULTS.supervisedFpr))
+    .option(
+      '--supervised-fpr <x>',
+      "any: share the classifier may flag, or 'argmax'",
+      String(NIDS_DEFAULTS.supervisedFpr),
+    )
     .option('--epochs <n>', 'classifier epochs (early stopping on the validation split)')
     .option('--seed <n>', 'random seed', '0');
 }

@@ -10,6 +10,9 @@
  * are fitted on the rest of the training file. The combined score is r / (1 + r) with
  * r = max(P/t_sup, e/t_ae, s/t_if), so score > 0.5 exactly when some component crosses its
  * threshold, and scores rank flows for ROC analysis.
+ * That is the 'any' combination. The 'evidence' combination (combine.ts) instead turns each score
+ * into benign-tail evidence −log10 p against the same benign validation flows and flags a flow when
+ * the weighted sum of evidence exceeds the sum that flags `targetFpr` of them.
  * In multi-class mode the class is the classifier's argmax, except that a flow flagged only by
  * novelty gets the most likely attack class, and a flow no component flags is normal.
  */
@@ -29,6 +32,15 @@ import { trainingSummary } from '../../models/train.js';
 import type { Detector, Reason, TrainableDetector, Verdict } from '../detector.js';
 import { thresholdAtFpr } from '../metrics.js';
 import { reconstructionErrors, rowMeans, trainAutoencoder } from './autoencoder.js';
+import {
+  type ComponentScores,
+  calibrateEvidence,
+  combinationShape,
+  combinedEvidence,
+  type EvidenceCombination,
+  evidenceScore,
+  fitTail,
+} from './combine.js';
 import { type EncodeResult, FlowEncoder } from './encoder.js';
 import { byColumn, classifierContributions, reasonsFrom } from './explain.js';
 import { IsolationForest } from './isolation-forest.js';
@@ -49,9 +61,19 @@ export interface NidsTrainOptions {
   mode?: 'multiclass' | 'binary';
   /** Novelty detectors to combine with the classifier. Default ['autoencoder'] (NIDS_DEFAULTS). */
   novelty?: NoveltyKind[];
-  /** Share of benign validation flows each novelty detector may flag. Default 0.005. */
+  /**
+   * 'any' (a flow is an attack when any component crosses its own threshold) or 'evidence' (the
+   * weighted sum of calibrated benign-tail evidence, combine.ts). Default NIDS_DEFAULTS.combine.
+   */
+  combine?: 'any' | 'evidence';
+  /** 'evidence': the classifier's weight; the novelty detectors share the rest equally. */
+  supervisedWeight?: number;
+  /**
+   * 'any': share of benign validation flows each novelty detector may flag. 'evidence': share the
+   * combined evidence may flag (each component's own threshold, for its figures alone, likewise).
+   */
   targetFpr?: number;
-  /** Share the classifier may flag (default 0.02); 'argmax' keeps P(attack) > 0.5 instead. */
+  /** 'any': share the classifier may flag (default 0.02); 'argmax' keeps P(attack) > 0.5 instead. */
   supervisedFpr?: number | 'argmax';
   /** Share of the training file held out (stratified) to calibrate thresholds and stop early. Default 0.2. */
   validationFraction?: number;
@@ -71,10 +93,13 @@ export interface NidsTrainOptions {
 export const NIDS_DEFAULTS = {
   mode: 'multiclass' as const,
   novelty: ['autoencoder'] as NoveltyKind[],
+  combine: 'any' as 'any' | 'evidence',
+  supervisedWeight: 0.5,
   targetFpr: 0.005,
-  supervisedFpr: 0.02,
+  supervisedFpr: 0.02 as number | 'argmax',
   classWeightPower: 0,
   validationFraction: 0.2,
+  autoencoderHidden: [64, 16],
 };
 
 const thresholdsShape = z.object({
@@ -94,6 +119,8 @@ const metaShape = z.object({
   targetFpr: z.number(),
   supervisedFpr: z.union([z.number(), z.literal('argmax')]),
   thresholds: thresholdsShape,
+  /** Absent: the 'any' combination (models saved before the evidence combination existed too). */
+  combination: combinationShape.optional(),
   training: z.record(z.string(), z.unknown()),
 });
 export type NidsMeta = z.infer<typeof metaShape>;
@@ -106,9 +133,13 @@ export interface NidsScores {
   probs: Float32Array;
   /** 1 − P(normal). */
   pAttack: Float64Array;
+  /** log P(attack) − log P(normal), from the logits. */
+  logOdds: Float64Array;
   autoencoder?: Float64Array;
   iforest?: Float64Array;
-  /** r / (1 + r), r the largest score/threshold ratio; > 0.5 = attack. */
+  /** 'evidence' combination: the weighted benign-tail evidence. */
+  evidence?: Float64Array;
+  /** r / (1 + r), r the largest score/threshold ratio ('any') or evidence/threshold; > 0.5 = attack. */
   combined: Float64Array;
   attack: Uint8Array;
   /** Class index consistent with `attack` (see the header). */
@@ -161,8 +192,30 @@ function classNamesOf(table: FlowTable, mode: 'multiclass' | 'binary'): string[]
 /** Benign validation scores of each component (what the thresholds are calibrated on). */
 export interface CalibrationScores {
   pAttack: Float64Array;
+  logOdds: Float64Array;
   autoencoder?: Float64Array;
   iforest?: Float64Array;
+}
+
+/** What each component's benign tail is fitted on (combine.ts): log-odds, log reconstruction error, isolation score. */
+export function evidenceInputs(raw: Omit<CalibrationScores, 'pAttack'>): ComponentScores {
+  return {
+    supervised: raw.logOdds,
+    ...(raw.autoencoder ? { autoencoder: raw.autoencoder.map((e) => Math.log(Math.max(e, 1e-12))) } : {}),
+    ...(raw.iforest ? { iforest: raw.iforest } : {}),
+  };
+}
+
+/** Per-component thresholds and, for 'evidence', the combination, on the benign calibration scores. */
+export function calibrateOperatingPoint(
+  raw: CalibrationScores,
+  op: { combine: 'any' | 'evidence'; targetFpr: number; supervisedFpr: number | 'argmax'; supervisedWeight: number },
+): { thresholds: NidsThresholds; combination?: EvidenceCombination } {
+  if (op.combine === 'any') return { thresholds: calibrate(raw, op.targetFpr, op.supervisedFpr) };
+  return {
+    thresholds: calibrate(raw, op.targetFpr, op.targetFpr),
+    combination: calibrateEvidence(evidenceInputs(raw), op.supervisedWeight, op.targetFpr),
+  };
 }
 
 /** Thresholds at the operating point on the benign calibration scores. */
@@ -205,8 +258,10 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     if (!table.labelled) throw new AegisInputError(`${table.source}: training needs labelled flows`);
     const mode = options.mode ?? NIDS_DEFAULTS.mode;
     const novelty = options.novelty ?? [...NIDS_DEFAULTS.novelty];
+    const combine = options.combine ?? NIDS_DEFAULTS.combine;
+    const supervisedWeight = options.supervisedWeight ?? NIDS_DEFAULTS.supervisedWeight;
     const targetFpr = options.targetFpr ?? NIDS_DEFAULTS.targetFpr;
-    const supervisedFpr = options.supervisedFpr ?? NIDS_DEFAULTS.supervisedFpr;
+    const supervisedFpr = combine === 'evidence' ? targetFpr : (options.supervisedFpr ?? NIDS_DEFAULTS.supervisedFpr);
     const fraction = options.validationFraction ?? NIDS_DEFAULTS.validationFraction;
     if (!(fraction > 0 && fraction < 1))
       throw new AegisInputError(`validation fraction must be in (0, 1), got ${fraction}`);
@@ -272,9 +327,14 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const aeSeed = rng.fork();
     const ifSeed = rng.fork();
     if (novelty.includes('autoencoder')) {
-      const ae = await trainAutoencoder(normalFitX, fitNormal.length, d, { ...options.autoencoder, seed: aeSeed });
+      const ae = await trainAutoencoder(normalFitX, fitNormal.length, d, {
+        hidden: NIDS_DEFAULTS.autoencoderHidden,
+        ...options.autoencoder,
+        seed: aeSeed,
+      });
       autoencoder = ae.network;
       training.autoencoder = {
+        hidden: options.autoencoder?.hidden ?? NIDS_DEFAULTS.autoencoderHidden,
         normalFlows: fitNormal.length,
         epochs: ae.losses.length,
         finalLoss: ae.losses[ae.losses.length - 1],
@@ -309,8 +369,14 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const detector = new NidsDetector(meta, encoder, fitted.model, autoencoder, forest);
     // Thresholds at the target FPR on the held-out benign flows.
     const { probs: _, ...raw } = detector.componentScores(normalValX, valNormal.length);
-    meta.thresholds = calibrate(raw, targetFpr, supervisedFpr);
-    training.calibration = { benignValidationFlows: valNormal.length, noveltyFpr: targetFpr, supervisedFpr };
+    const point = calibrateOperatingPoint(raw, { combine, targetFpr, supervisedFpr, supervisedWeight });
+    meta.thresholds = point.thresholds;
+    if (point.combination) meta.combination = point.combination;
+    training.calibration = {
+      benignValidationFlows: valNormal.length,
+      combine,
+      ...(combine === 'evidence' ? { fpr: targetFpr, supervisedWeight } : { noveltyFpr: targetFpr, supervisedFpr }),
+    };
     detector.calibration = raw;
     return detector;
   }
@@ -323,24 +389,36 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     targetFpr: number;
     supervisedFpr?: number | 'argmax';
     novelty?: NoveltyKind[];
+    combine?: 'any' | 'evidence';
+    supervisedWeight?: number;
   }): NidsDetector {
     if (!this.calibration) throw new AegisInputError('withOperatingPoint needs a detector trained in this process');
     const novelty = op.novelty ?? this.meta.novelty;
+    const combine = op.combine ?? 'any';
     const raw: CalibrationScores = {
       pAttack: this.calibration.pAttack,
+      logOdds: this.calibration.logOdds,
       ...(novelty.includes('autoencoder') && this.calibration.autoencoder
         ? { autoencoder: this.calibration.autoencoder }
         : {}),
       ...(novelty.includes('iforest') && this.calibration.iforest ? { iforest: this.calibration.iforest } : {}),
     };
-    const supervisedFpr = op.supervisedFpr ?? op.targetFpr;
+    const supervisedFpr = combine === 'evidence' ? op.targetFpr : (op.supervisedFpr ?? op.targetFpr);
+    const { combination: _, ...meta } = this.meta;
+    const point = calibrateOperatingPoint(raw, {
+      combine,
+      targetFpr: op.targetFpr,
+      supervisedFpr,
+      supervisedWeight: op.supervisedWeight ?? NIDS_DEFAULTS.supervisedWeight,
+    });
     const d = new NidsDetector(
       {
-        ...this.meta,
+        ...meta,
         novelty: novelty.filter((k) => raw[k] !== undefined),
         targetFpr: op.targetFpr,
         supervisedFpr,
-        thresholds: calibrate(raw, op.targetFpr, supervisedFpr),
+        thresholds: point.thresholds,
+        ...(point.combination ? { combination: point.combination } : {}),
       },
       this.encoder,
       this.classifier,
@@ -357,21 +435,35 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     rows: number,
     /** Skip the novelty detectors (when only the classifier matters). */
     classifierOnly = false,
-  ): { probs: Float32Array; pAttack: Float64Array; autoencoder?: Float64Array; iforest?: Float64Array } {
+  ): {
+    probs: Float32Array;
+    pAttack: Float64Array;
+    logOdds: Float64Array;
+    autoencoder?: Float64Array;
+    iforest?: Float64Array;
+  } {
     const d = this.encoder.dimension;
     const k = this.classNames.length;
     const probs = new Float32Array(rows * k);
+    const logOdds = new Float64Array(rows);
     const batch = 2048;
     for (let start = 0; start < rows; start += batch) {
       const count = Math.min(batch, rows - start);
-      const p = tf.tidy(() =>
-        tf.softmax(this.classifier.logits(tf.tensor2d(x.subarray(start * d, (start + count) * d), [count, d]))),
-      );
+      const [p, lo] = tf.tidy(() => {
+        const z = this.classifier.logits(tf.tensor2d(x.subarray(start * d, (start + count) * d), [count, d]));
+        // log Σ_{c≠normal} e^{z_c} − z_normal: exact where 1 − P(normal) rounds to 1 in float32.
+        const odds = tf.sub(
+          tf.logSumExp(tf.slice(z, [0, 1], [count, k - 1]), 1),
+          tf.reshape(tf.slice(z, [0, 0], [count, 1]), [count]),
+        );
+        return [tf.softmax(z), odds];
+      });
       probs.set(p.dataSync() as Float32Array, start * k);
-      p.dispose();
+      logOdds.set(lo.dataSync() as Float32Array, start);
+      tf.dispose([p, lo]);
     }
     const pAttack = Float64Array.from({ length: rows }, (_, i) => 1 - (probs[i * k] as number));
-    const out: ReturnType<NidsDetector['componentScores']> = { probs, pAttack };
+    const out: ReturnType<NidsDetector['componentScores']> = { probs, pAttack, logOdds };
     if (classifierOnly) return out;
     if (this.autoencoder) out.autoencoder = rowMeans(reconstructionErrors(this.autoencoder, x, rows, d), rows, d);
     if (this.forest) out.iforest = this.forest.score({ x, rows, dimension: d });
@@ -390,7 +482,16 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const attack = new Uint8Array(n);
     const predicted = new Int32Array(n);
     const driver = new Uint8Array(n);
+    const combination = this.meta.combination;
+    const evidence = combination ? combinedEvidence(combination, evidenceInputs(raw), n) : undefined;
     for (let i = 0; i < n; i++) {
+      if (combination && evidence) {
+        combined[i] = evidenceScore(evidence.evidence[i] as number, combination.threshold);
+        driver[i] = evidence.driver[i] as number;
+        attack[i] = (evidence.evidence[i] as number) > combination.threshold ? 1 : 0;
+        predicted[i] = attack[i] ? mostLikelyAttack(raw.probs, i, k) : 0;
+        continue;
+      }
       const ratios = [
         (raw.pAttack[i] as number) / t.supervised,
         raw.autoencoder && t.autoencoder ? (raw.autoencoder[i] as number) / t.autoencoder : 0,
@@ -407,22 +508,17 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
       combined[i] = r / (1 + r);
       driver[i] = who;
       attack[i] = r > 1 ? 1 : 0;
-      let best = 0;
-      if (attack[i]) {
-        // Most likely attack class.
-        best = 1;
-        for (let c = 2; c < k; c++)
-          if ((raw.probs[i * k + c] as number) > (raw.probs[i * k + best] as number)) best = c;
-      }
-      predicted[i] = best;
+      predicted[i] = attack[i] ? mostLikelyAttack(raw.probs, i, k) : 0;
     }
     return {
       size: n,
       encoded,
       probs: raw.probs,
       pAttack: raw.pAttack,
+      logOdds: raw.logOdds,
       ...(raw.autoencoder ? { autoencoder: raw.autoencoder } : {}),
       ...(raw.iforest ? { iforest: raw.iforest } : {}),
+      ...(evidence ? { evidence: evidence.evidence } : {}),
       combined,
       attack,
       predicted,
@@ -561,6 +657,40 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     );
   }
 
+  /**
+   * A copy with another classifier whose threshold — and, for the 'evidence' combination, whose
+   * benign tail and the combined threshold — are recalibrated at the same operating point on these
+   * benign encoded flows (adversarial training). The novelty detectors' thresholds and tails are kept.
+   */
+  withRecalibratedClassifier(
+    classifier: TfjsModel,
+    benignX: Float32Array,
+    rows: number,
+    training: Record<string, unknown>,
+  ): NidsDetector {
+    const swapped = this.withClassifier(classifier, this.thresholds.supervised, training);
+    const { probs: _, ...raw } = swapped.componentScores(benignX, rows);
+    const fpr = this.meta.supervisedFpr;
+    const supervised = fpr === 'argmax' ? 0.5 : Math.max(thresholdAtFpr(raw.pAttack, fpr), 1e-6);
+    let combination = this.meta.combination;
+    if (combination) {
+      const tails = { ...combination.tails, supervised: fitTail(raw.logOdds) };
+      const { evidence } = combinedEvidence({ weights: combination.weights, tails }, evidenceInputs(raw), rows);
+      combination = { ...combination, tails, threshold: thresholdAtFpr(evidence, combination.fpr) };
+    }
+    return new NidsDetector(
+      {
+        ...swapped.meta,
+        thresholds: { ...swapped.meta.thresholds, supervised },
+        ...(combination ? { combination } : {}),
+      },
+      this.encoder,
+      classifier,
+      this.autoencoder,
+      this.forest,
+    );
+  }
+
   /** Writes nids.json, encoder.json, classifier/ (tfjs + aegis.json), autoencoder/, iforest.json. */
   async save(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
@@ -600,6 +730,13 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     this.classifier.dispose();
     this.autoencoder?.dispose();
   }
+}
+
+/** The most likely attack class (index ≥ 1) of row i of [n × k] class probabilities. */
+function mostLikelyAttack(probs: Float32Array, i: number, k: number): number {
+  let best = 1;
+  for (let c = 2; c < k; c++) if ((probs[i * k + c] as number) > (probs[i * k + best] as number)) best = c;
+  return best;
 }
 
 /** Rows of a row-major [n × d] matrix, in the order given. */

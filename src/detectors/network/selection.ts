@@ -108,6 +108,11 @@ export function selectionFigures(detector: NidsDetector, split: LeaveAttacksOut)
 export interface SelectionRow extends SelectionFigures {
   design: string;
   novelty: string;
+  /** 'any' component over its own threshold, or the weighted 'evidence' sum (combine.ts). */
+  combine?: 'any' | 'evidence';
+  /** 'evidence': the classifier's weight. */
+  supervisedWeight?: number;
+  /** 'any': each novelty detector's benign validation FPR. */
   noveltyFpr: number | null;
   supervisedFpr: number | 'argmax';
 }

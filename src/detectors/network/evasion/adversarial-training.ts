@@ -20,7 +20,6 @@ import { type TrainingMethod, trainWithMethod } from '../../../defenses/training
 import { TfjsModel } from '../../../models/tfjs-model.js';
 import type { BatchContext } from '../../../models/train.js';
 import { trainingSummary } from '../../../models/train.js';
-import { thresholdAtFpr } from '../../metrics.js';
 import { classIndex, gatherRows, type NidsDetector, stratifiedSplit } from '../nids-detector.js';
 import { type FlowTable, takeRows } from '../read-flows.js';
 import { goalLoss, knobBounds, knobSearch, materialise, type SearchSpace, searchSpace } from './constrained-evasion.js';
@@ -141,14 +140,9 @@ export async function constrainedAdversarialTraining(
       classNames,
       inputRange: detector.classifier.info.inputRange,
     });
-    // Recalibrate the classifier's threshold on held-out benign flows, at the detector's operating point.
+    // Recalibrate the classifier's threshold (and its evidence tail) on held-out benign flows, at the detector's operating point.
     const benign = Array.from(valIdx).filter((i) => yKnown[i] === 0);
-    const scores = detector
-      .withClassifier(classifier, detector.thresholds.supervised, {})
-      .componentScores(gatherRows(x, d, benign), benign.length, true).pAttack;
-    const fpr = detector.meta.supervisedFpr;
-    const threshold = fpr === 'argmax' ? 0.5 : Math.max(thresholdAtFpr(scores, fpr), 1e-6);
-    const hardened = detector.withClassifier(classifier, threshold, {
+    const hardened = detector.withRecalibratedClassifier(classifier, gatherRows(x, d, benign), benign.length, {
       adversarialTraining: {
         ...trainingSummary(result, trainOptions, data),
         ...method.describe(settings),

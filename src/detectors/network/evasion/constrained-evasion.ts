@@ -24,7 +24,8 @@
 import { AegisInputError } from '../../../core/errors.js';
 import { Rng } from '../../../core/rng.js';
 import { tf } from '../../../core/runtime.js';
-import type { NidsDetector } from '../nids-detector.js';
+import { combinedEvidence, tailEvidenceSurrogate } from '../combine.js';
+import { evidenceInputs, type NidsDetector } from '../nids-detector.js';
 import { type FlowTable, takeRows } from '../read-flows.js';
 import { type Constraint, checkConstraints, nslKddConstraints, type RawFlows } from './constraints.js';
 import {
@@ -210,6 +211,22 @@ export function goalLoss(detector: NidsDetector, goal: EvasionGoal, logits: (x: 
       if (goal === 'classifier' || !detector.autoencoder || t.autoencoder === undefined) return sup as tf.Tensor1D;
       const ae = detector.autoencoder;
       const err = tf.mean(tf.square(tf.sub(ae.apply(x) as tf.Tensor2D, x)), 1);
+      const combination = detector.meta.combination;
+      if (combination) {
+        // log(E/threshold) with the tails' smooth stand-in (the isolation forest has no gradient: left out).
+        const logOdds = tf.sub(attack, tf.reshape(tf.slice(logp, [0, 0], [-1, 1]), [-1]));
+        const logErr = tf.log(tf.maximum(err, 1e-12));
+        let e: tf.Tensor = tf.zerosLike(logOdds);
+        for (const [name, s] of [
+          ['supervised', logOdds],
+          ['autoencoder', logErr],
+        ] as const) {
+          const w = combination.weights[name];
+          const tail = combination.tails[name];
+          if (w && tail) e = tf.add(e, tf.mul(w, tailEvidenceSurrogate(tail, s)));
+        }
+        return tf.sub(tf.log(tf.maximum(e, 1e-9)), Math.log(Math.max(combination.threshold, 1e-9))) as tf.Tensor1D;
+      }
       const novelty = tf.sub(tf.log(tf.maximum(err, 1e-12)), Math.log(t.autoencoder));
       // Smooth maximum: both must fall below 0.
       return tf.logSumExp(tf.stack([sup, novelty], 1), 1) as tf.Tensor1D;
@@ -316,6 +333,15 @@ export async function constrainedEvasion(
     }
     return value;
   };
+  /** goalValue of every flow; the 'evidence' combination's value is evidence / threshold. */
+  const goalValues = (scores: ReturnType<NidsDetector['componentScores']>): Float64Array => {
+    const combination = detector.meta.combination;
+    if (goal === 'combined' && combination) {
+      const { evidence } = combinedEvidence(combination, evidenceInputs(scores), n);
+      return evidence.map((e) => e / Math.max(combination.threshold, 1e-9));
+    }
+    return Float64Array.from({ length: n }, (_, i) => goalValue(scores, i));
+  };
   const rows: EvasionBudgetRow[] = [];
   let adversarial = attacks;
   let violationsByConstraint: Record<string, number> = {};
@@ -324,7 +350,7 @@ export async function constrainedEvasion(
   let done = 0;
   try {
     // Best candidate per flow so far (the clean flow to start with): its goal value (≤ 1 = evades) and raw values.
-    const bestValue = Float64Array.from({ length: n }, (_, i) => goalValue(cleanRaw, i));
+    const bestValue = goalValues(cleanRaw);
     const best = Float64Array.from(rawValues);
     for (const eps of [...options.epsilons].sort((a, b) => a - b)) {
       const t0 = performance.now();
@@ -338,10 +364,10 @@ export async function constrainedEvasion(
           encodedAfter: encoded,
           encoder: detector.encoder,
         }).any;
-        const scores = detector.componentScores(encoded, n, goal === 'classifier');
+        const goalNow = goalValues(detector.componentScores(encoded, n, goal === 'classifier'));
         for (let i = 0; i < n; i++) {
           if (violated[i]) continue;
-          const value = goalValue(scores, i);
+          const value = goalNow[i] as number;
           if (value < (bestValue[i] as number)) {
             bestValue[i] = value;
             best.set(values.subarray(i * p, (i + 1) * p), i * p);
