@@ -418,9 +418,9 @@ const EVENT_ID_TEXT = /"(?:EventID|EventId|event_id)"\s*:\s*"?(\d+)[",}\s]/;
 /**
  * One line of Windows event JSON; never throws. Most lines of a real export are event types UBA
  * does not model (Sysmon registry and image-load events, object access …), so the event id is
- * read off the raw text first and those lines are counted 'ignored' without a JSON parse (about
- * 10× faster on the OTRF files); a broken line of an unmodelled type is therefore 'ignored', not
- * 'malformed'.
+ * read off the raw text first and those lines are counted 'ignored' without a JSON parse (the OTRF
+ * files: 0.72 instead of 1.24 CPU s for 47k lines, the rest being gunzip and line splitting); a
+ * broken line of an unmodelled type is therefore 'ignored', not 'malformed'.
  */
 export function parseWindowsLine(line: string): ParseOutcome {
   const quick = EVENT_ID_TEXT.exec(line);
