@@ -24,8 +24,14 @@ export interface RankerOptions {
   learningRate: number;
   /** AdaGrad damping β in η / (β + √Σg²), as McMahan et al.'s per-coordinate rate: small first gradients take small steps. */
   beta: number;
-  /** L2 strength λ pulling each weight towards its prior value (λ/2 · (w − w0)² per verdict). */
+  /**
+   * Strength of the hand-set prior on the listed features and the intercept, in verdicts: the MAP
+   * objective is Σ log loss + λ/2 · ‖w − w0‖², spread over the n verdicts seen (λ/n per step).
+   * Strong, so that a run of false positives is blamed on what is specific to them, not on severity.
+   */
   l2: number;
+  /** The same for features the prior does not list (signature indicators, tactics): weak, so they learn. */
+  l2Learned: number;
   /** Prior (initial) weights by feature name; features not listed start at 0. */
   prior: Readonly<Record<string, number>>;
   /** Prior intercept. */
@@ -56,12 +62,13 @@ export const DEFAULT_PRIOR: Readonly<Record<string, number>> = Object.freeze({
 export const RANKER_DEFAULTS: RankerOptions = {
   learningRate: 0.5,
   beta: 1,
-  l2: 0.01,
+  l2: 20,
+  l2Learned: 0.3,
   prior: DEFAULT_PRIOR,
   priorBias: -3,
   threshold: 0.5,
-  memory: 2000,
-  replayEpochs: 2,
+  memory: 0,
+  replayEpochs: 0,
   seed: 1,
 };
 
@@ -116,7 +123,7 @@ export class TriageRanker {
 
   constructor(options: Partial<RankerOptions> = {}) {
     this.options = { ...RANKER_DEFAULTS, ...options, prior: { ...(options.prior ?? RANKER_DEFAULTS.prior) } };
-    const { learningRate, l2, threshold } = this.options;
+    const { learningRate, threshold } = this.options;
     if (!(learningRate > 0) || !Number.isFinite(learningRate)) {
       throw new AegisInputError(`triage ranker: learningRate must be > 0, got ${learningRate}`);
     }
@@ -128,7 +135,10 @@ export class TriageRanker {
       if (!(Number.isInteger(v) && v >= 0))
         throw new AegisInputError(`triage ranker: ${k} must be an integer ≥ 0, got ${v}`);
     }
-    if (!(l2 >= 0) || !Number.isFinite(l2)) throw new AegisInputError(`triage ranker: l2 must be ≥ 0, got ${l2}`);
+    for (const k of ['l2', 'l2Learned'] as const) {
+      const v = this.options[k];
+      if (!(v >= 0) || !Number.isFinite(v)) throw new AegisInputError(`triage ranker: ${k} must be ≥ 0, got ${v}`);
+    }
     if (!(threshold >= 0 && threshold <= 1)) {
       throw new AegisInputError(`triage ranker: threshold must be in [0, 1], got ${threshold}`);
     }
@@ -191,8 +201,8 @@ export class TriageRanker {
     const values = valuesOf(features);
     checkFinite(values, 'triage ranker update');
     const y = verdict === 'tp' ? 1 : 0;
-    this.step(values, y);
     this.counts[verdict]++;
+    this.step(values, y);
     const { memory, replayEpochs, seed } = this.options;
     if (memory <= 0) return;
     this.history.push({ values: { ...values }, y });
@@ -211,17 +221,20 @@ export class TriageRanker {
   /** One AdaGrad step on one example's log loss. */
   private step(values: Readonly<Record<string, number>>, y: number): void {
     const err = sigmoid(this.logit(values)) - y;
-    const { learningRate: eta, beta, l2, prior } = this.options;
+    const { learningRate: eta, beta, l2, l2Learned, prior, priorBias } = this.options;
+    const n = Math.max(1, this.counts.tp + this.counts.fp);
     for (const [k, x] of Object.entries(values)) {
       if (x === 0) continue;
       const w = this.weight(k);
-      const g = err * x + l2 * (w - (prior[k] ?? 0));
+      const w0 = prior[k];
+      const g = err * x + (w0 === undefined ? (l2Learned * w) / n : (l2 * (w - w0)) / n);
       const acc = (this.accum.get(k) ?? 0) + g * g;
       this.accum.set(k, acc);
       this.weights.set(k, w - (eta * g) / (beta + Math.sqrt(acc)));
     }
-    this.biasAccum += err * err;
-    this.bias -= (eta * err) / (beta + Math.sqrt(this.biasAccum));
+    const gb = err + (l2 * (this.bias - priorBias)) / n;
+    this.biasAccum += gb * gb;
+    this.bias -= (eta * gb) / (beta + Math.sqrt(this.biasAccum));
   }
 
   /** Indices of `items` by decreasing score (ties keep input order). */

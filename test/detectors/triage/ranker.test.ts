@@ -100,7 +100,7 @@ describe('TriageRanker', () => {
 
   it('round-trips through JSON with identical scores and keeps learning identically', () => {
     const { features, truth } = synthetic(4, 60);
-    const r = new TriageRanker({ learningRate: 0.3 });
+    const r = new TriageRanker({ learningRate: 0.3, memory: 100, replayEpochs: 1 });
     for (let i = 0; i < 30; i++) r.update(features[i] as IncidentFeatures, truth[i] ? 'tp' : 'fp');
     const copy = TriageRanker.fromJSON(JSON.parse(JSON.stringify(r.toJSON())));
     for (const f of features) assert.equal(copy.score(f).score, r.score(f).score);
