@@ -1,7 +1,8 @@
 /**
  * The generic event formats: CSV with a header row and JSON lines, both with the columns/keys
  * user, host, source, time, action, outcome (plus optional domain, detail, id). Extra columns are
- * ignored. Times are ISO 8601 (no zone = UTC) or epoch seconds/milliseconds. Action words outside
+ * ignored; JSON objects may nest them as Elastic Common Schema does (user.name, source.ip,
+ * event.action, event.outcome). Times are ISO 8601 (no zone = UTC) or epoch seconds/milliseconds. Action words outside
  * BehaviorAction map through a few synonyms ('login' → logon, 'sudo' → privilege-use) or to
  * 'other'; a logon with outcome failure becomes 'logon-failure'. CSV fields may be quoted
  * ("a, b" and "" escapes) but a record must sit on one line: a quoted newline makes it malformed.
@@ -59,15 +60,26 @@ const ACTION_SYNONYMS: Record<string, BehaviorAction> = {
 
 /** Column aliases, first match wins; keys are compared lower case with '_' and '-' removed. */
 const ALIASES: Record<string, string[]> = {
-  user: ['user', 'username', 'account', 'accountname', 'userid'],
-  domain: ['domain', 'realm'],
-  host: ['host', 'hostname', 'computer', 'dest', 'desthost', 'target'],
-  source: ['source', 'src', 'srcip', 'sourceip', 'ip', 'clientip', 'workstation'],
+  user: ['user', 'username', 'account', 'accountname', 'userid', 'user.name'],
+  domain: ['domain', 'realm', 'user.domain'],
+  host: ['host', 'hostname', 'computer', 'dest', 'desthost', 'target', 'host.name', 'host.hostname'],
+  source: [
+    'source',
+    'src',
+    'srcip',
+    'sourceip',
+    'ip',
+    'clientip',
+    'workstation',
+    'source.ip',
+    'source.address',
+    'client.ip',
+  ],
   time: ['time', 'timestamp', 'ts', 'datetime', 'eventtime', '@timestamp'],
-  action: ['action', 'event', 'eventtype', 'activity'],
-  outcome: ['outcome', 'result', 'status', 'success'],
-  detail: ['detail', 'details', 'process', 'command', 'service'],
-  id: ['id', 'recordid', 'eventid', 'uid'],
+  action: ['action', 'event', 'eventtype', 'activity', 'event.action'],
+  outcome: ['outcome', 'result', 'status', 'success', 'event.outcome'],
+  detail: ['detail', 'details', 'process', 'command', 'service', 'process.executable'],
+  id: ['id', 'recordid', 'eventid', 'uid', 'event.id'],
 };
 
 function squash(key: string): string {
@@ -123,6 +135,30 @@ function fromFields(get: (field: string) => unknown, raw: string, format: 'csv' 
   return { kind: 'event', event };
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Nested objects as dotted keys, two levels deep, so Elastic Common Schema documents
+ * ({"user": {"name": …}, "source": {"ip": …}, "event": {"action", "outcome"}}) read like flat ones.
+ */
+function flattenNested(record: Record<string, unknown>): Record<string, unknown> {
+  if (!Object.values(record).some(isPlainObject)) return record;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) {
+    if (!isPlainObject(v)) {
+      out[k] = v;
+      continue;
+    }
+    for (const [k2, v2] of Object.entries(v)) {
+      if (!isPlainObject(v2)) out[`${k}.${k2}`] = v2;
+      else for (const [k3, v3] of Object.entries(v2)) out[`${k}.${k2}.${k3}`] = v3;
+    }
+  }
+  return out;
+}
+
 /** Which key of an object holds each field; cached per key list (a feed's records share one shape). */
 const keyCache = new Map<string, Partial<Record<string, string>>>();
 
@@ -156,7 +192,7 @@ export function parseJsonlLine(line: string): ParseOutcome {
     return malformed('not valid JSON');
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return malformed('not a JSON object');
-  const record = value as Record<string, unknown>;
+  const record = flattenNested(value as Record<string, unknown>);
   const fields = fieldKeys(Object.keys(record));
   const get = (field: string): unknown => {
     const key = fields[field];

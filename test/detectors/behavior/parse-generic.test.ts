@@ -79,6 +79,24 @@ describe('generic JSONL', () => {
     assert.equal(e.time, Date.UTC(2024, 4, 1, 12));
   });
 
+  it('reads Elastic Common Schema nesting (user.name, host.name, source.ip, event.action/outcome)', () => {
+    const e = event(
+      parseJsonlLine(
+        JSON.stringify({
+          '@timestamp': '2024-05-01T12:00:00Z',
+          user: { name: 'Eve', domain: 'CORP' },
+          host: { name: 'web-7' },
+          source: { ip: '198.51.100.4' },
+          event: { action: 'logon', outcome: 'failure', id: 'ecs-1' },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      [e.user, e.domain, e.host, e.source, e.action, e.outcome, e.recordId],
+      ['eve', 'corp', 'web-7', '198.51.100.4', 'logon-failure', 'failure', 'jsonl:ecs-1'],
+    );
+  });
+
   it('accepts numeric epoch times and flags service accounts', () => {
     const e = event(parseJsonlLine('{"time":1714564800,"user":"SYSTEM","action":"process","detail":"cmd.exe"}'));
     assert.deepEqual([e.machineAccount, e.detail, e.action], [true, 'cmd.exe', 'process']);
