@@ -2,8 +2,8 @@
  * Streams BehaviorEvents out of log files of any supported format, one line at a time (never a
  * whole file in memory), with the bad-input policy of issue 8:
  *  - gzip by magic bytes (not by name); format per file from its first non-empty line, or forced;
- *  - bad lines (not JSON, no user, no time, over `maxLineBytes`) are counted `malformed`, valid
- *    records of a kind UBA does not model `ignored` — never thrown;
+ *  - bad lines (not JSON, no user, no time or an impossible one, over `maxLineBytes`) are counted
+ *    `malformed`, valid records of a kind UBA does not model `ignored` — never thrown;
  *  - duplicate deliveries (same recordId) are dropped and counted. Memory stays bounded: the
  *    recent-id set holds at most `dedupCapacity` ids and forgets the oldest first, so a duplicate
  *    arriving more than that many records after the original is not caught;
@@ -38,6 +38,13 @@ export interface ReadEventsOptions {
   dedupCapacity?: number;
   /** Longer lines are skipped as malformed (default 1 MiB): a file without newlines cannot fill memory. */
   maxLineBytes?: number;
+  /**
+   * Events stamped outside [notBefore, notAfter] (default 1990-01-01 to one day after now) count
+   * as malformed: a broken clock or exporter (epoch 0, year 2099) would otherwise become the
+   * host's newest time and the risk's "now".
+   */
+  notBefore?: number;
+  notAfter?: number;
   /** Counts to add to (live, while the generator runs); a fresh object otherwise. */
   counts?: IngestCounts;
   /** Told about files that ended early (truncated gzip) and other non-fatal trouble. */
@@ -49,6 +56,7 @@ export interface ReadEventsOptions {
 export const DEFAULT_SKEW_MS = 5 * 60_000;
 export const DEFAULT_DEDUP_CAPACITY = 200_000;
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+export const DEFAULT_NOT_BEFORE = Date.UTC(1990, 0, 1);
 /** Hosts whose newest time is remembered for the out-of-order check. */
 const MAX_HOSTS_TRACKED = 100_000;
 
@@ -250,6 +258,8 @@ export async function* readEvents(
   const recent = new RecentSet(options.dedupCapacity ?? DEFAULT_DEDUP_CAPACITY);
   const newest = new Map<string, number>();
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const notBefore = options.notBefore ?? DEFAULT_NOT_BEFORE;
+  const notAfter = options.notAfter ?? Date.now() + 86_400_000;
   for (const path of files) {
     const { gzip, mtime } = openCheck(path);
     let parse: ((line: string) => ParseOutcome | 'header') | undefined;
@@ -284,6 +294,10 @@ export async function* readEvents(
           continue;
         }
         const event = outcome.event;
+        if (event.time < notBefore || event.time > notAfter) {
+          counts.malformed += 1;
+          continue;
+        }
         if (recent.seen(event.recordId)) {
           counts.duplicates += 1;
           continue;

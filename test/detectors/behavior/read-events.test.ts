@@ -119,6 +119,25 @@ describe('readEvents: bad input is counted, never thrown', () => {
     assert.deepEqual(counts, { read: 6, parsed: 2, malformed: 4, ignored: 0, duplicates: 0, outOfOrder: 0 });
   });
 
+  it('counts events stamped in the far past or the future as malformed (broken clocks)', async () => {
+    const path = file(
+      'clocks.jsonl',
+      jsonl([
+        { user: 'a', host: 'h', time: T0 },
+        { user: 'a', host: 'h', time: 5 }, // epoch 5 s: 1970
+        { user: 'a', host: 'h', time: '2099-01-01T00:00:00Z' },
+        { user: 'a', host: 'h', time: T0 + minute },
+      ]),
+    );
+    const { events, counts } = await collectEvents([path]);
+    assert.deepEqual(
+      events.map((e) => e.time),
+      [T0, T0 + minute],
+    );
+    assert.equal(counts.malformed, 2);
+    assert.equal(counts.outOfOrder, 0, 'the future event did not become the host clock');
+  });
+
   it('drops duplicate deliveries (same record id) across files', async () => {
     const lines = jsonl([
       { user: 'a', time: T0, id: '1' },
