@@ -8,6 +8,7 @@
  *   l  auth+mem   c plus the lightest limits a config can ask for (store: memory)
  *   d  full       auth, limits (sqlite), extraction (PRADA, action log), monitoring, audit, output tier
  *   d-sqlite, d-audit, d-monitoring, d-extraction: d without that part (limits in memory for d-sqlite)
+ *   d-sampled     d with monitoring.sampleRate 0.1 (the drift monitors see every 10th request)
  * Each server runs in its own child process (this file with --child); autocannon runs in this
  * (parent) process on loopback. The machine has 2 cores, so load generator and server share them.
  * Latency: autocannon's own percentiles (an HDR histogram of whole milliseconds) and exact ones
@@ -37,7 +38,7 @@ const TEST_NPZ = join(REPO, 'test', 'fixtures', 'fmnist_test200.npz');
 const SELF = fileURLToPath(import.meta.url);
 
 /** d-<part>: the full pipeline without one part (ablation: what that part costs). */
-const ABLATIONS = ['d-sqlite', 'd-audit', 'd-monitoring', 'd-extraction'] as const;
+const ABLATIONS = ['d-sqlite', 'd-audit', 'd-monitoring', 'd-extraction', 'd-sampled'] as const;
 type Ablation = (typeof ABLATIONS)[number];
 type GatewayName = 'c' | 'l' | 'd' | Ablation;
 type ConfigName = 'a' | 'b' | GatewayName;
@@ -51,6 +52,7 @@ const DESCRIPTIONS: Record<ConfigName, string> = {
   'd-audit': 'full pipeline without the audit log',
   'd-monitoring': 'full pipeline without drift monitoring',
   'd-extraction': 'full pipeline without extraction detection',
+  'd-sampled': 'full pipeline, drift monitoring on every 10th request (monitoring.sampleRate 0.1)',
 };
 
 function flag(name: string, fallback: string): string {
@@ -163,7 +165,7 @@ async function childGateway(path: string, which: GatewayName): Promise<ChildServ
     },
     // 'log': PRADA runs on every query but never changes an answer, so every request is a 200.
     extraction: { enabled: on('extraction'), action: 'log' },
-    monitoring: { enabled: on('monitoring') },
+    monitoring: { enabled: on('monitoring'), ...(which === 'd-sampled' ? { sampleRate: 0.1 } : {}) },
     audit: { enabled: on('audit') },
   });
   const keyDb = openStore(join(dir, STORE_FILE), GATEWAY_MIGRATIONS);
@@ -428,7 +430,7 @@ const STAGES: [string, RegExp][] = [
   ['audit (canonical JSON, hash chain, SQLite append)', /gateway\/audit\/|pipeline\/audit-hook/],
   ['drift monitoring (after the reply)', /src\/monitoring\//],
   ['extraction detection (PRADA, after the reply)', /gateway\/extraction\//],
-  ['auth (API key cache + revocation SELECT)', /gateway\/auth\/|pipeline\/auth-hook/],
+  ['auth (API key cache + revocation check)', /gateway\/auth\/|pipeline\/auth-hook/],
   ['body: JSON parse + SHA-256 digest', /pipeline\/json-body|secure-json-parse|content-type-parser/],
   ['input validation', /pipeline\/predict-body|pipeline\/validation-hook|defenses\/validation\//],
   ['model (ONNX Runtime + tensor)', /onnxruntime|onnx-model|model-registry|tfjs-core|tfjs-backend/],

@@ -171,6 +171,37 @@ describe('extraction status and after-reply observers', () => {
     }
   });
 
+  it('monitoring.sampleRate feeds the drift monitor a deterministic share of the served requests', async () => {
+    let monitored = 0;
+    let observed = 0;
+    const monitor: MonitorService = {
+      observe: () => {
+        monitored++;
+      },
+      report: () => ({}),
+    };
+    const extraction: ExtractionService = {
+      status: () => 'ok',
+      observe: () => {
+        observed++;
+      },
+    };
+    const gw = await gatewayFixture(
+      { monitoring: { sampleRate: 0.25 } },
+      { services: { extraction, monitors: new Map([['cnn', monitor]]) } },
+    );
+    try {
+      for (let i = 0; i < 12; i++) {
+        assert.equal((await post(gw, 'full', rows(1, i))).statusCode, 200);
+        await afterReply();
+      }
+      assert.equal(monitored, 3, 'every 4th request, starting with the first');
+      assert.equal(observed, 12, 'extraction detection still sees every request');
+    } finally {
+      await gw.close();
+    }
+  });
+
   it('blocks a client once PRADA raises its alarm (real ExtractionMonitor, action block)', async () => {
     const gw = await gatewayFixture({ extraction: { action: 'block', minQueries: 20, threshold: 0.95 } });
     try {
