@@ -145,6 +145,8 @@ if (stages.has('select')) {
       seed,
     });
     log(`select: trained in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    // Component scores do not depend on the operating point: score the validation flows once.
+    const cached = det.scoreTable(split.validation);
     for (const novelty of noveltySets) {
       for (const targetFpr of novelty.length ? fprs : [0.01]) {
         for (const supervisedFpr of supervised) {
@@ -155,7 +157,7 @@ if (stages.has('select')) {
             combine: 'any',
             noveltyFpr: novelty.length ? targetFpr : null,
             supervisedFpr,
-            ...selectionFigures(op, split),
+            ...selectionFigures(op, split, cached),
             options: { ...design.options, combine: 'any', novelty, targetFpr, supervisedFpr },
           });
         }
@@ -171,7 +173,7 @@ if (stages.has('select')) {
             supervisedWeight,
             noveltyFpr: null,
             supervisedFpr: targetFpr,
-            ...selectionFigures(op, split),
+            ...selectionFigures(op, split, cached),
             options: { ...design.options, combine: 'evidence', novelty, targetFpr, supervisedWeight },
           });
         }

@@ -115,6 +115,12 @@ function addTrainOptions(cmd: Command): Command {
     .option('--seed <n>', 'random seed', '0');
 }
 
+/** The evidence combination without its benign quantiles. */
+function combinationSummary(detector: NidsDetector) {
+  const c = detector.meta.combination;
+  return c && { kind: c.kind, weights: c.weights, benignFpr: c.fpr, threshold: c.threshold };
+}
+
 function headline(e: NidsEvaluation) {
   return {
     accuracy: e.accuracy,
@@ -183,6 +189,7 @@ export function registerNidsCommand(program: Command): void {
         classNames: detector.classNames,
         novelty: detector.meta.novelty,
         thresholds: detector.thresholds,
+        ...(detector.meta.combination ? { combination: combinationSummary(detector) } : {}),
         training: detector.meta.training,
       };
       if (f.json) cliOutput().out(`${JSON.stringify(summary, null, 2)}\n`);
@@ -190,7 +197,9 @@ export function registerNidsCommand(program: Command): void {
         cliOutput().out(
           `trained on ${table.size} ${detector.meta.layout} flows (${detector.classNames.join(', ')}); ` +
             `novelty: ${detector.meta.novelty.join(', ') || 'none'}\n` +
-            `thresholds: ${JSON.stringify(detector.thresholds)}\nsaved to ${f.out}\n`,
+            `thresholds: ${JSON.stringify(detector.thresholds)}\n` +
+            (detector.meta.combination ? `combination: ${JSON.stringify(combinationSummary(detector))}\n` : '') +
+            `saved to ${f.out}\n`,
         );
       }
     } finally {

@@ -471,10 +471,14 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
   }
 
   /** Scores a table of flows. */
-  scoreTable(table: FlowTable): NidsScores {
+  scoreTable(
+    table: FlowTable,
+    /** Encoding and component scores of this table from a detector with the same models (selection re-thresholds them). */
+    cached?: Pick<NidsScores, 'encoded' | 'probs' | 'pAttack' | 'logOdds' | 'autoencoder' | 'iforest'>,
+  ): NidsScores {
     const t0 = performance.now();
-    const encoded = this.encoder.encode(table);
-    const raw = this.componentScores(encoded.x, table.size);
+    const encoded = cached?.encoded ?? this.encoder.encode(table);
+    const raw = cached ?? this.componentScores(encoded.x, table.size);
     const k = this.classNames.length;
     const t = this.thresholds;
     const n = table.size;

@@ -14,8 +14,15 @@ import type { NidsDetector } from './nids-detector.js';
 
 /** Notes every NSL-KDD figure needs beside it. */
 export function nidsNotes(detector: NidsDetector): string[] {
+  const c = detector.meta.combination;
   const notes = [
-    `Thresholds were chosen on a benign validation split of the training file (novelty detectors at ${detector.meta.targetFpr} FPR each, classifier at ${detector.meta.supervisedFpr}), never on test data.`,
+    c
+      ? `Each component's score is turned into evidence against the benign flows of a validation split of the training file (−log10 of its benign tail p-value); a flow is flagged when the weighted sum (${Object.entries(
+          c.weights,
+        )
+          .map(([k, w]) => `${k} ${Number(w.toFixed(3))}`)
+          .join(', ')}) exceeds the sum that flags ${c.fpr} of those benign flows. Never tuned on test data.`
+      : `Thresholds were chosen on a benign validation split of the training file (novelty detectors at ${detector.meta.targetFpr} FPR each, classifier at ${detector.meta.supervisedFpr}), never on test data.`,
     'accuracy, precision, recall, F1, falsePositiveRate and auc are normal-vs-attack figures of the combined detector; macroF1 and multiclassAccuracy are those of its class decision.',
   ];
   if (detector.meta.layout === 'nsl-kdd') {
@@ -62,6 +69,14 @@ export function nidsDetectorSection(detector: NidsDetector, e: NidsEvaluation): 
       supervised: detector.thresholds.supervised,
       ...(detector.thresholds.autoencoder !== undefined ? { autoencoder: detector.thresholds.autoencoder } : {}),
       ...(detector.thresholds.iforest !== undefined ? { iforest: detector.thresholds.iforest } : {}),
+      ...(detector.meta.combination
+        ? {
+            combine: 'evidence',
+            evidenceThreshold: detector.meta.combination.threshold,
+            benignFpr: detector.meta.combination.fpr,
+            ...Object.fromEntries(Object.entries(detector.meta.combination.weights).map(([k, w]) => [`${k}Weight`, w])),
+          }
+        : { combine: 'any' }),
       chosenOn: 'benign validation split of the training file',
     },
     notes: nidsNotes(detector),

@@ -10,7 +10,7 @@
  */
 import { AegisInputError } from '../../core/errors.js';
 import { binaryMetrics, rocAuc } from '../metrics.js';
-import type { NidsDetector } from './nids-detector.js';
+import type { NidsDetector, NidsScores } from './nids-detector.js';
 import { stratifiedSplit } from './nids-detector.js';
 import { type FlowTable, isAttack, takeRows } from './read-flows.js';
 
@@ -80,9 +80,14 @@ export interface SelectionFigures {
 }
 
 /** Figures of a detector on a leave-attacks-out validation set. */
-export function selectionFigures(detector: NidsDetector, split: LeaveAttacksOut): SelectionFigures {
+export function selectionFigures(
+  detector: NidsDetector,
+  split: LeaveAttacksOut,
+  /** Scores of the validation table by a detector with the same models (operating points share them). */
+  cached?: NidsScores,
+): SelectionFigures {
   const v = split.validation;
-  const scores = detector.scoreTable(v);
+  const scores = detector.scoreTable(v, cached);
   const truth = isAttack(v);
   const m = binaryMetrics(truth, scores.attack);
   const held = new Set(split.heldOut);
