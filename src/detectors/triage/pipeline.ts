@@ -90,7 +90,7 @@ export function scoreIncidents(db: StoreDatabase, ids: Iterable<string>, model: 
   let n = 0;
   db.transaction(() => {
     for (const id of ids) {
-      const alerts = incidentAlerts(db, id);
+      const alerts = incidentAlerts(db, id, { raw: false });
       if (alerts.length === 0) continue;
       const features = incidentFeatures(alerts, ctx);
       const v = model.ranker.score(features);

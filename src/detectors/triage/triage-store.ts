@@ -7,11 +7,29 @@
  * ranker's explanation and feature columns to incidents and the model table, so a store created by an older
  * Aegis upgrades in place (openStore applies only the migrations a database has not recorded).
  */
+import type Database from 'better-sqlite3';
 import type { Migration, StoreDatabase } from '../../store/store.js';
 import type { Reason } from '../detector.js';
 import type { Incident, TriageAlert, TriageSeverity } from './alert.js';
 import type { IncidentFeatures } from './features.js';
 import { SEVERITIES, SEVERITY_RANK } from './parse-common.js';
+
+/** Prepared statements per database (preparing costs more than running the small queries here). */
+type Statement = Database.Statement<unknown[], unknown>;
+const statements = new WeakMap<StoreDatabase, Map<string, Statement>>();
+function stmt(db: StoreDatabase, sql: string): Statement {
+  let cache = statements.get(db);
+  if (!cache) {
+    cache = new Map();
+    statements.set(db, cache);
+  }
+  let s = cache.get(sql);
+  if (!s) {
+    s = db.prepare<unknown[], unknown>(sql);
+    cache.set(sql, s);
+  }
+  return s;
+}
 
 export const TRIAGE_MIGRATION_V1: Migration = {
   id: 'triage/001-tables',
@@ -95,7 +113,8 @@ const boolOrNull = (b: boolean | undefined) => (b === undefined ? null : b ? 1 :
 
 /** Inserts alerts (an id already stored is left alone); returns how many were new. One transaction. */
 export function saveAlerts(db: StoreDatabase, alerts: readonly TriageAlert[]): number {
-  const insert = db.prepare(
+  const insert = stmt(
+    db,
     `INSERT OR IGNORE INTO triage_alerts
        (id, time, source, signature_id, signature, severity, confidence, src_ip, dest_ip, host, user, tactic, technique, truth, raw)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -133,7 +152,7 @@ export function saveDuplicates(
   db: StoreDatabase,
   rows: readonly { alertId: string; incidentId: string; time: number }[],
 ): number {
-  const insert = db.prepare('INSERT OR IGNORE INTO triage_duplicates (alert_id, incident_id, time) VALUES (?, ?, ?)');
+  const insert = stmt(db, 'INSERT OR IGNORE INTO triage_duplicates (alert_id, incident_id, time) VALUES (?, ?, ?)');
   let added = 0;
   db.transaction(() => {
     for (const r of rows) added += insert.run(r.alertId, r.incidentId, r.time).changes;
@@ -143,8 +162,8 @@ export function saveDuplicates(
 
 /** Alert ids among `ids` already in the store (kept alerts or recorded duplicates). */
 export function storedAlertIds(db: StoreDatabase, ids: readonly string[]): Set<string> {
-  const kept = db.prepare('SELECT 1 FROM triage_alerts WHERE id = ?').pluck();
-  const folded = db.prepare('SELECT 1 FROM triage_duplicates WHERE alert_id = ?').pluck();
+  const kept = stmt(db, 'SELECT 1 FROM triage_alerts WHERE id = ?').pluck();
+  const folded = stmt(db, 'SELECT 1 FROM triage_duplicates WHERE alert_id = ?').pluck();
   return new Set(ids.filter((id) => kept.get(id) !== undefined || folded.get(id) !== undefined));
 }
 
@@ -160,7 +179,8 @@ export function saveIncidents(
   merges: readonly { from: string; into: string }[] = [],
 ): void {
   const now = Date.now();
-  const upsert = db.prepare(
+  const upsert = stmt(
+    db,
     `INSERT INTO triage_incidents
        (id, key, first_seen, last_seen, alert_count, duplicates, max_severity, score, verdict, truth, updated_at)
      VALUES (@id, @key, @firstSeen, @lastSeen, @alertCount, @duplicates, @maxSeverity, @score, @verdict, @truth, @now)
@@ -171,19 +191,18 @@ export function saveIncidents(
        verdict = COALESCE(excluded.verdict, triage_incidents.verdict),
        truth = COALESCE(excluded.truth, triage_incidents.truth), updated_at = excluded.updated_at`,
   );
-  const member = db.prepare('INSERT OR REPLACE INTO triage_incident_alerts (alert_id, incident_id) VALUES (?, ?)');
-  const severity = db
-    .prepare(
-      `SELECT MAX(CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END)
+  const member = stmt(db, 'INSERT OR REPLACE INTO triage_incident_alerts (alert_id, incident_id) VALUES (?, ?)');
+  const severity = stmt(
+    db,
+    `SELECT MAX(CASE a.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END)
      FROM triage_incident_alerts m JOIN triage_alerts a ON a.id = m.alert_id WHERE m.incident_id = ?`,
-    )
-    .pluck();
-  const refresh = db.prepare('UPDATE triage_incidents SET max_severity = ?, alert_count = ? WHERE id = ?');
-  const count = db.prepare('SELECT COUNT(*) FROM triage_incident_alerts WHERE incident_id = ?').pluck();
-  const drop = db.prepare('DELETE FROM triage_incidents WHERE id = ?');
-  const moveAlerts = db.prepare('UPDATE triage_incident_alerts SET incident_id = ? WHERE incident_id = ?');
-  const moveVerdicts = db.prepare('UPDATE triage_verdicts SET incident_id = ? WHERE incident_id = ?');
-  const moveDuplicates = db.prepare('UPDATE triage_duplicates SET incident_id = ? WHERE incident_id = ?');
+  ).pluck();
+  const refresh = stmt(db, 'UPDATE triage_incidents SET max_severity = ?, alert_count = ? WHERE id = ?');
+  const count = stmt(db, 'SELECT COUNT(*) FROM triage_incident_alerts WHERE incident_id = ?').pluck();
+  const drop = stmt(db, 'DELETE FROM triage_incidents WHERE id = ?');
+  const moveAlerts = stmt(db, 'UPDATE triage_incident_alerts SET incident_id = ? WHERE incident_id = ?');
+  const moveVerdicts = stmt(db, 'UPDATE triage_verdicts SET incident_id = ? WHERE incident_id = ?');
+  const moveDuplicates = stmt(db, 'UPDATE triage_duplicates SET incident_id = ? WHERE incident_id = ?');
   const byId = new Map(incidents.map((i) => [i.id, i]));
   const next = new Map(merges.map((m) => [m.from, m.into]));
   const final = (id: string): string => {
@@ -270,8 +289,8 @@ export function listIncidents(db: StoreDatabase, query: IncidentQuery = {}): Sto
   const sql = `SELECT * FROM triage_incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
     ORDER BY (verdict IS NOT NULL), (score IS NULL), score DESC, max_severity DESC, alert_count DESC, last_seen DESC, id
     LIMIT ?`;
-  const rows = db.prepare(sql).all(...args, query.limit ?? -1) as Record<string, unknown>[];
-  const ids = db.prepare('SELECT alert_id FROM triage_incident_alerts WHERE incident_id = ? ORDER BY alert_id').pluck();
+  const rows = stmt(db, sql).all(...args, query.limit ?? -1) as Record<string, unknown>[];
+  const ids = stmt(db, 'SELECT alert_id FROM triage_incident_alerts WHERE incident_id = ? ORDER BY alert_id').pluck();
   return rows.map((r) => incidentFromRow(r, query.withAlertIds ? (ids.all(r.id) as string[]) : []));
 }
 
@@ -291,18 +310,21 @@ function alertFromRow(r: Record<string, unknown>): TriageAlert {
     tactic: r.tactic as string,
     technique: r.technique as string,
     ...(r.truth !== null ? { truth: r.truth === 1 } : {}),
-    raw: JSON.parse(r.raw as string) as unknown,
+    raw: r.raw === null ? null : (JSON.parse(r.raw as string) as unknown),
   };
 }
 
-/** Alerts of an incident in time order. */
-export function incidentAlerts(db: StoreDatabase, incidentId: string): TriageAlert[] {
-  const rows = db
-    .prepare(
-      `SELECT a.* FROM triage_incident_alerts m JOIN triage_alerts a ON a.id = m.alert_id
+/** Alerts of an incident in time order; `raw: false` leaves the source records out (raw: null), which is faster. */
+export function incidentAlerts(db: StoreDatabase, incidentId: string, options: { raw?: boolean } = {}): TriageAlert[] {
+  const columns =
+    options.raw === false
+      ? 'a.id, a.time, a.source, a.signature_id, a.signature, a.severity, a.confidence, a.src_ip, a.dest_ip, a.host, a.user, a.tactic, a.technique, a.truth, NULL AS raw'
+      : 'a.*';
+  const rows = stmt(
+    db,
+    `SELECT ${columns} FROM triage_incident_alerts m JOIN triage_alerts a ON a.id = m.alert_id
        WHERE m.incident_id = ? ORDER BY a.time, a.id`,
-    )
-    .all(incidentId) as Record<string, unknown>[];
+  ).all(incidentId) as Record<string, unknown>[];
   return rows.map(alertFromRow);
 }
 
@@ -311,7 +333,7 @@ export function getIncident(
   db: StoreDatabase,
   id: string,
 ): { incident: StoredIncident; alerts: TriageAlert[] } | undefined {
-  let row = db.prepare('SELECT * FROM triage_incidents WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  let row = stmt(db, 'SELECT * FROM triage_incidents WHERE id = ?').get(id) as Record<string, unknown> | undefined;
   if (!row && id.length >= 6) {
     const rows = db
       .prepare("SELECT * FROM triage_incidents WHERE id LIKE ? ESCAPE '\\' LIMIT 2")
@@ -338,13 +360,13 @@ export function recordVerdict(
   time = Date.now(),
 ): void {
   db.transaction(() => {
-    db.prepare('INSERT INTO triage_verdicts (incident_id, verdict, analyst, time) VALUES (?, ?, ?, ?)').run(
+    stmt(db, 'INSERT INTO triage_verdicts (incident_id, verdict, analyst, time) VALUES (?, ?, ?, ?)').run(
       incidentId,
       verdict,
       analyst,
       time,
     );
-    db.prepare('UPDATE triage_incidents SET verdict = ?, updated_at = ? WHERE id = ?').run(verdict, time, incidentId);
+    stmt(db, 'UPDATE triage_incidents SET verdict = ?, updated_at = ? WHERE id = ?').run(verdict, time, incidentId);
   })();
 }
 
@@ -359,8 +381,8 @@ export interface VerdictRow {
 export function listVerdicts(db: StoreDatabase, incidentId?: string): VerdictRow[] {
   const rows = (
     incidentId === undefined
-      ? db.prepare('SELECT * FROM triage_verdicts ORDER BY id').all()
-      : db.prepare('SELECT * FROM triage_verdicts WHERE incident_id = ? ORDER BY id').all(incidentId)
+      ? stmt(db, 'SELECT * FROM triage_verdicts ORDER BY id').all()
+      : stmt(db, 'SELECT * FROM triage_verdicts WHERE incident_id = ? ORDER BY id').all(incidentId)
   ) as Record<string, unknown>[];
   return rows.map((r) => ({
     incidentId: r.incident_id as string,
@@ -379,13 +401,13 @@ export function saveScore(
   features?: IncidentFeatures,
 ): void {
   if (features === undefined) {
-    db.prepare('UPDATE triage_incidents SET score = ?, score_explanation = ? WHERE id = ?').run(
+    stmt(db, 'UPDATE triage_incidents SET score = ?, score_explanation = ? WHERE id = ?').run(
       score,
       JSON.stringify(reasons),
       incidentId,
     );
   } else {
-    db.prepare('UPDATE triage_incidents SET score = ?, score_explanation = ?, features = ? WHERE id = ?').run(
+    stmt(db, 'UPDATE triage_incidents SET score = ?, score_explanation = ?, features = ? WHERE id = ?').run(
       score,
       JSON.stringify(reasons),
       JSON.stringify(features),
@@ -396,7 +418,7 @@ export function saveScore(
 
 /** The features an incident was last scored from, or undefined (never scored, or a v1 database). */
 export function loadFeatures(db: StoreDatabase, incidentId: string): IncidentFeatures | undefined {
-  const text = db.prepare('SELECT features FROM triage_incidents WHERE id = ?').pluck().get(incidentId) as
+  const text = stmt(db, 'SELECT features FROM triage_incidents WHERE id = ?').pluck().get(incidentId) as
     | string
     | null
     | undefined;
@@ -405,12 +427,13 @@ export function loadFeatures(db: StoreDatabase, incidentId: string): IncidentFea
 
 /** Persisted model state by name ('ranker', 'rarity'), or undefined. */
 export function loadModelState<T>(db: StoreDatabase, name: string): T | undefined {
-  const state = db.prepare('SELECT state FROM triage_model WHERE name = ?').pluck().get(name) as string | undefined;
+  const state = stmt(db, 'SELECT state FROM triage_model WHERE name = ?').pluck().get(name) as string | undefined;
   return state === undefined ? undefined : (JSON.parse(state) as T);
 }
 
 export function saveModelState(db: StoreDatabase, name: string, state: unknown): void {
-  db.prepare(
+  stmt(
+    db,
     `INSERT INTO triage_model (name, state, updated_at) VALUES (?, ?, ?)
      ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
   ).run(name, JSON.stringify(state), Date.now());
@@ -418,9 +441,9 @@ export function saveModelState(db: StoreDatabase, name: string, state: unknown):
 
 /** User → risk from behaviour analytics (uba_user_risk) when that table exists; empty otherwise. */
 export function readUserRiskTable(db: StoreDatabase): Map<string, number> {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uba_user_risk'").get();
+  const exists = stmt(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'uba_user_risk'").get();
   if (!exists) return new Map();
-  const rows = db.prepare('SELECT user, risk FROM uba_user_risk').all() as { user: string; risk: number }[];
+  const rows = stmt(db, 'SELECT user, risk FROM uba_user_risk').all() as { user: string; risk: number }[];
   return new Map(rows.map((r) => [r.user.toLowerCase(), r.risk]));
 }
 
