@@ -187,6 +187,8 @@ async function* fileLines(
 /** The format of a file from its first non-empty line; undefined when none fits. */
 export function detectFormat(firstLine: string): EventFormat | undefined {
   const line = firstLine.replace(/^\uFEFF/, '').trim();
+  // A JSON array or a pretty-printed object (first line '{' alone) is not one event per line.
+  if (line.startsWith('[') || line === '{') return undefined;
   if (line.startsWith('{')) {
     return /"(?:EventID|EventId|event_id|winlog|Event)"\s*:/.test(line) ? 'windows-json' : 'jsonl';
   }
@@ -211,6 +213,13 @@ export function yearFor(firstLine: string, mtime: Date): number {
 function describeUnknown(path: string, line: string): string {
   if (line.startsWith('ElfFile')) {
     return `'${path}' is a binary .evtx file; export it to JSON lines first (evtx_dump -o jsonl, python-evtx, or Winlogbeat)`;
+  }
+  const start = line.replace(/^\uFEFF/, '').trim();
+  if (start.startsWith('[') || start === '{') {
+    return (
+      `'${path}' holds a JSON array or pretty-printed JSON (e.g. ConvertTo-Json); events must be one JSON ` +
+      `object per line: convert with \`jq -c '.[]'\` (array) or \`jq -c .\``
+    );
   }
   const shown = line.replace(/[^\x20-\x7e]/g, '?').slice(0, 60);
   return (

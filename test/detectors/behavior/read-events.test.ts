@@ -183,7 +183,7 @@ describe('readEvents: bad input is counted, never thrown', () => {
     assert.match(warnings[0] as string, /cut\.jsonl\.gz.*ended early/);
   });
 
-  it('throws AegisInputError for missing files, directories, binary .evtx and unknown formats', async () => {
+  it('throws AegisInputError for missing files, directories, binary .evtx, JSON arrays and unknown formats', async () => {
     const drain = async (paths: string[]) => {
       for await (const _ of readEvents(paths));
     };
@@ -194,6 +194,13 @@ describe('readEvents: bad input is counted, never thrown', () => {
     await assert.rejects(drain([dir]), (e) => e instanceof AegisInputError && /not a file/.test(e.message));
     const evtx = file('x.evtx', Buffer.concat([Buffer.from('ElfFile\0'), Buffer.alloc(100)]));
     await assert.rejects(drain([evtx]), (e) => e instanceof AegisInputError && /evtx_dump/.test(e.message));
+    const array = file('array.json', '[\n  {"EventID": 4624}\n]\n');
+    await assert.rejects(drain([array]), (e) => e instanceof AegisInputError && /jq -c/.test(e.message));
+    const pretty = file('pretty.json', '{\n  "user": "a",\n  "time": 1\n}\n');
+    await assert.rejects(
+      drain([pretty]),
+      (e) => e instanceof AegisInputError && /one JSON object per line/.test(e.message),
+    );
     const weird = file('weird.txt', 'hello world\n');
     await assert.rejects(drain([weird]), (e) => e instanceof AegisInputError && /--format/.test(e.message));
   });
