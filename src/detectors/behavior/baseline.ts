@@ -13,6 +13,10 @@
  * oldest) and counted in `evicted`, so a long-lived user's rarely used values may later look new again
  * (that errs towards alarming, never towards silence on a truly new value). Rings keep `recentCap` items.
  *
+ * Sources: for password spraying, each source address keeps a ring of its recent failed logons
+ * (time, account) and the accounts that later logged on successfully from it; at most `maxSources`
+ * sources are tracked (the least recently active forgotten first).
+ *
  * Peer groups: a user's group comes from `peerGroups` (user → group) when given, else `peerGroupOf`,
  * else the user's domain (all users of one domain form one group; '' → '(no domain)'). A group has one
  * profile of the same shape (larger cap) fed with every member's events.
@@ -109,6 +113,15 @@ export interface BaselineOptions {
   longHalfLifeMs?: number;
   /** Items kept in each recent-event ring (default 64). */
   recentCap?: number;
+  /** Source addresses whose recent failures are tracked (default 10 000). */
+  maxSources?: number;
+}
+
+/** Recent failed logons from one source, and who logged on successfully from it since. */
+export interface SourceState {
+  failures: { time: number; user: string }[];
+  /** user → time of its latest successful logon from this source. */
+  successes: Map<string, number>;
 }
 
 export interface ResolvedBaselineOptions {
@@ -118,6 +131,7 @@ export interface ResolvedBaselineOptions {
   shortHalfLifeMs: number;
   longHalfLifeMs: number;
   recentCap: number;
+  maxSources: number;
 }
 
 const HOUR = 3_600_000;
@@ -218,6 +232,8 @@ export class BehaviorBaselines {
   private readonly peerGroupOfFn?: (user: string, domain: string) => string;
   /** user → group as first resolved (a user keeps its group). */
   private readonly groupOfUser = new Map<string, string>();
+  /** Per source address: recent failures and later successes (insertion order = least recently active first). */
+  readonly sources = new Map<string, SourceState>();
 
   constructor(options: BaselineOptions = {}) {
     this.options = {
@@ -227,6 +243,7 @@ export class BehaviorBaselines {
       shortHalfLifeMs: options.shortHalfLifeMs ?? 5 * 60_000,
       longHalfLifeMs: options.longHalfLifeMs ?? DAY,
       recentCap: options.recentCap ?? 64,
+      maxSources: options.maxSources ?? 10_000,
     };
     this.peerGroups = options.peerGroups;
     this.peerGroupOfFn = options.peerGroupOf;
@@ -265,5 +282,29 @@ export class BehaviorBaselines {
     }
     learnInto(u, e, this.options);
     learnInto(g, e, this.options);
+    this.learnSource(e);
+  }
+
+  source(source: string): SourceState | undefined {
+    return this.sources.get(source);
+  }
+
+  private learnSource(e: BehaviorEvent): void {
+    if (!e.source) return;
+    const failure = e.outcome === 'failure' || e.action === 'logon-failure';
+    const success = !failure && (e.action === 'logon' || e.action === 'explicit-credentials');
+    let s = this.sources.get(e.source);
+    if (!s) {
+      if (!failure) return; // only sources that failed are worth remembering
+      s = { failures: [], successes: new Map() };
+    } else this.sources.delete(e.source); // re-insert: most recently active last
+    this.sources.set(e.source, s);
+    if (this.sources.size > this.options.maxSources) this.sources.delete(this.sources.keys().next().value as string);
+    if (failure) pushCapped(s.failures, { time: e.time, user: e.user }, this.options.recentCap);
+    if (success) {
+      s.successes.delete(e.user);
+      s.successes.set(e.user, e.time);
+      if (s.successes.size > this.options.recentCap) s.successes.delete(s.successes.keys().next().value as string);
+    }
   }
 }

@@ -54,6 +54,8 @@ export interface UbaOptions extends BaselineOptions {
   failureWindowMs?: number;
   /** Failures in the window before a success that make it brute force (default 3). */
   minFailures?: number;
+  /** Distinct other accounts that failed from a source, before a success from it, that make it a spray (default 3). */
+  minSprayAccounts?: number;
   /** Window for the service-ticket burst (default 10 minutes). */
   ticketWindowMs?: number;
   /** Distinct new services requested in the window that make a Kerberoasting burst (default 5). */
@@ -76,6 +78,7 @@ interface Resolved {
   threshold: number;
   failureWindowMs: number;
   minFailures: number;
+  minSprayAccounts: number;
   ticketWindowMs: number;
   minTicketServices: number;
   burstFactor: number;
@@ -121,6 +124,7 @@ export class UbaDetector implements Detector<BehaviorEvent> {
       threshold: options.threshold ?? 5,
       failureWindowMs: options.failureWindowMs ?? 30 * 60_000,
       minFailures: options.minFailures ?? 3,
+      minSprayAccounts: options.minSprayAccounts ?? 3,
       ticketWindowMs: options.ticketWindowMs ?? 10 * 60_000,
       minTicketServices: options.minTicketServices ?? 5,
       burstFactor: options.burstFactor ?? 10,
@@ -194,6 +198,7 @@ export class UbaDetector implements Detector<BehaviorEvent> {
       }
     }
     if (u) this.ruleReasons(e, u, reasons);
+    this.sprayReason(e, reasons);
     reasons.sort((a, b) => b.weight - a.weight);
     const score = reasons.reduce((s, r) => s + r.weight, 0);
     return { score, label: score >= o.threshold ? 'anomalous' : 'normal', reasons };
@@ -232,6 +237,33 @@ export class UbaDetector implements Detector<BehaviorEvent> {
         weight: wd,
       });
     }
+  }
+
+  /**
+   * A successful logon from a source that just failed against several other accounts: the account
+   * that logs on is the one working that source (password spraying, T1110.003), charged once per spray.
+   */
+  private sprayReason(e: BehaviorEvent, out: Reason[]): void {
+    const o = this.options;
+    if (!e.source || e.outcome === 'failure' || (e.action !== 'logon' && e.action !== 'explicit-credentials')) return;
+    const s = this.baselines.source(e.source);
+    if (!s || s.failures.length === 0) return;
+    const since = e.time - o.failureWindowMs;
+    const others = new Set<string>();
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const f of s.failures) {
+      if (f.time < since || f.time > e.time) continue;
+      if (f.user !== e.user) others.add(f.user);
+      newest = Math.max(newest, f.time);
+    }
+    if (others.size < o.minSprayAccounts) return;
+    const charged = s.successes.get(e.user);
+    if (charged !== undefined && charged >= newest) return; // already charged for this spray
+    out.push({
+      feature: 'password-spray-source',
+      detail: `logon from ${e.source}, which failed against ${others.size} other accounts in ${Math.round(o.failureWindowMs / 60_000)} min`,
+      weight: 3 + Math.log2(others.size),
+    });
   }
 
   private ruleReasons(e: BehaviorEvent, u: Profile, out: Reason[]): void {

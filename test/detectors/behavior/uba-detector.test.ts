@@ -55,6 +55,30 @@ describe('UbaDetector', () => {
     assert.ok(!features(d3, ev({ ...usual, time: NOW + 10_000 })).includes('failures-then-success'));
   });
 
+  it('charges a password spray to the account that then logs on from the spraying source, once', () => {
+    const d2 = trained(history);
+    const spray = '172.31.0.9';
+    for (const [i, victim] of ['bob', 'carol', 'dave'].entries()) {
+      d2.learn(
+        ev({ user: victim, host: 'dc1', source: spray, time: NOW + i * 1000, action: 'logon-failure', detail: '3' }),
+      );
+    }
+    const first = ev({ ...usual, source: spray, time: NOW + 10_000, detail: '3' });
+    const r = d2.score(first).reasons.find((x) => x.feature === 'password-spray-source');
+    assert.ok(r?.detail.includes('3 other accounts'), JSON.stringify(d2.score(first).reasons));
+    d2.learn(first);
+    assert.ok(
+      !features(d2, ev({ ...usual, source: spray, time: NOW + 20_000, detail: '3' })).includes('password-spray-source'),
+    );
+    assert.ok(!features(d2, ev({ ...usual, time: NOW + 20_000 })).includes('password-spray-source'));
+    // Two failed accounts are not a spray.
+    const d3 = trained(history);
+    for (const victim of ['bob', 'carol']) {
+      d3.learn(ev({ user: victim, host: 'dc1', source: spray, time: NOW, action: 'logon-failure', detail: '3' }));
+    }
+    assert.ok(!features(d3, ev({ ...usual, source: spray, time: NOW + 10_000 })).includes('password-spray-source'));
+  });
+
   it('names privilege use on a non-admin, not on an admin who always has it', () => {
     assert.ok(features(d, ev({ ...usual, time: NOW, action: 'privilege-use' })).includes('privilege-use'));
     const admin = trained([...history, ...routine('root', 30, { admin: true })]);
