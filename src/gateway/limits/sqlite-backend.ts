@@ -97,7 +97,7 @@ export class StoreBudgetCounter implements Counter {
   defer(): DeferredWrites {
     this.deferred = true;
     return {
-      write: () => this.writePending(true),
+      write: () => this.writePending(),
       undo: () => this.undoWritten(),
     };
   }
@@ -105,7 +105,12 @@ export class StoreBudgetCounter implements Counter {
   /** Writes every pending change in its own transaction (timer, close). */
   flush(): void {
     if (this.dirty.size === 0) return;
-    this.db.transaction(() => this.writePending(false)).immediate();
+    try {
+      this.db.transaction(() => this.writePending()).immediate();
+    } catch (error) {
+      this.undoWritten();
+      throw error;
+    }
   }
 
   /** Forgets windows that ended (their rows are swept separately). */
@@ -171,7 +176,7 @@ export class StoreBudgetCounter implements Counter {
     this.dirty.delete(key);
   }
 
-  private writePending(remember: boolean): void {
+  private writePending(): void {
     this.written = [];
     if (this.dirty.size === 0) return;
     const now = Date.now();
@@ -183,7 +188,7 @@ export class StoreBudgetCounter implements Counter {
       }
       const amount = entry.pending;
       this.writeOne(key, entry, now);
-      if (remember) this.written.push([key, amount]);
+      this.written.push([key, amount]);
     }
   }
 
