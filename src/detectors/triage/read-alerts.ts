@@ -4,7 +4,7 @@
  * that is one JSON array or pretty-printed JSON values (`aegis nids detect --json`) is split
  * value by value with a small bracket scanner. The format is detected per record, so one file
  * may mix Suricata EVE, ECS and Aegis alerts. Bad input is counted, never thrown: lines that are
- * not JSON or miss required fields (malformed), JSON of no known shape (unknown), valid records
+ * not JSON, miss required fields or carry an implausible time (malformed), JSON of no known shape (unknown), valid records
  * that are not alerts (ignored: EVE flow/dns/stats, ECS events, benign verdicts), and repeated
  * deliveries of an alert id already seen (duplicates; ids remembered in a bounded FIFO set).
  */
@@ -114,7 +114,14 @@ export interface ReadAlertsOptions {
   maxRecordChars?: number;
   /** How many problem examples to keep. Default 5. */
   maxExamples?: number;
+  /**
+   * Plausible alert times (ms): alerts stamped outside are malformed (a sensor with a broken
+   * clock would otherwise open incidents in 1970 or next year). Default 1990-01-01 … now + 1 day.
+   */
+  timeRange?: readonly [number, number];
 }
+
+const EARLIEST_PLAUSIBLE = Date.UTC(1990, 0, 1);
 
 /** Opens a file as a text stream, gunzipping when it starts with the gzip magic bytes 1f 8b. */
 export async function openTextStream(path: string): Promise<{ stream: Readable; mtime: number }> {
@@ -285,6 +292,7 @@ export async function* readAlerts(
   const seen = new RecentIds(options.seenCapacity ?? 1_000_000);
   const maxChars = options.maxRecordChars ?? 16 * 1024 * 1024;
   const maxExamples = options.maxExamples ?? 5;
+  const [minTime, maxTime] = options.timeRange ?? [EARLIEST_PLAUSIBLE, Date.now() + 86_400_000];
   const note = (file: string, at: number, reason: string) => {
     if (counts.examples.length < maxExamples) counts.examples.push(`${file}:${at}: ${reason}`);
   };
@@ -317,6 +325,9 @@ export async function* readAlerts(
           else if (r.kind === 'malformed') {
             counts.malformed++;
             note(path, at, r.reason);
+          } else if (!(r.alert.time >= minTime && r.alert.time <= maxTime)) {
+            counts.malformed++;
+            note(path, at, `alert time ${new Date(r.alert.time).toISOString()} is implausible (clock skew?)`);
           } else if (seen.seen(r.alert.id)) counts.duplicates++;
           else {
             counts.parsed++;

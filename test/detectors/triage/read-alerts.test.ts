@@ -144,6 +144,21 @@ describe('readAlerts', () => {
     assert.match(counts.examples[0] ?? '', /longer than 1000/);
   });
 
+  test('alerts stamped in 1970 or next year (broken sensor clocks) are malformed', async () => {
+    const path = join(dir, 'skew.json');
+    const future = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    writeFileSync(
+      path,
+      [eveAt(0, { timestamp: '1970-01-01T00:00:05.000000+0000' }), eveAt(1), eveAt(2, { timestamp: future })]
+        .map((r) => JSON.stringify(r))
+        .join('\n'),
+    );
+    const { alerts, counts } = await readAll(path);
+    assert.equal(alerts.length, 1);
+    assert.equal(counts.malformed, 2);
+    assert.match(counts.examples[0] ?? '', /1970-01-01T00:00:05.000Z is implausible/);
+  });
+
   test('a missing file is the user’s error', async () => {
     await assert.rejects(
       readAll(join(dir, 'nope.json')),
