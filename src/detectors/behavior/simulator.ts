@@ -4,6 +4,8 @@
  * does in their name — the behaviours the issue lists and ATT&CK describes:
  *  - 'new-source-logon'   valid-account logon from an address the victim never used (T1078), often at night;
  *  - 'brute-force'        several failed logons then a success (T1110);
+ *  - 'password-spray'     from one new address, one failed logon against each of several other accounts,
+ *                         then a successful logon as the victim (T1110.003);
  *  - 'explicit-credentials' 4648 runas / pass-the-hash style use of other credentials (T1550.002);
  *  - 'privilege-use'      4672 special privileges on a non-admin account (T1078.002);
  *  - 'kerberoasting'      a burst of 4769 service tickets for services the victim never used (T1558.003);
@@ -18,6 +20,7 @@ import type { BehaviorAction, BehaviorEvent, BehaviorOutcome } from './event.js'
 export const TECHNIQUES = [
   'new-source-logon',
   'brute-force',
+  'password-spray',
   'explicit-credentials',
   'privilege-use',
   'kerberoasting',
@@ -36,7 +39,7 @@ export interface PlantOptions {
   startAfter?: number;
   /** Latest compromise start as a share of the span (default 0.8). */
   startBefore?: number;
-  /** low: 2 techniques in 1 episode; medium: 3 in 2; high: all 6 in 3 (default medium). */
+  /** low: 2 techniques in 1 episode; medium: 3 in 2; high: all 7 in 3 (default medium). */
   intensity?: Intensity;
   /** Restrict to these techniques (default all). */
   techniques?: readonly Technique[];
@@ -54,6 +57,7 @@ export interface PlantedVictim {
   /** Time of the first planted event (ms). */
   start: number;
   techniques: Technique[];
+  /** Every event planted for this compromise, including the spray's failed logons against other accounts. */
   recordIds: string[];
 }
 
@@ -69,7 +73,7 @@ const HOUR = 3_600_000;
 const INTENSITY: Record<Intensity, { techniques: number; episodes: number }> = {
   low: { techniques: 2, episodes: 1 },
   medium: { techniques: 3, episodes: 2 },
-  high: { techniques: 6, episodes: 3 },
+  high: { techniques: 7, episodes: 3 },
 };
 
 interface UserFacts {
@@ -229,6 +233,34 @@ export function plantCompromises(benign: readonly BehaviorEvent[], options: Plan
             const k = 5 + rng.int(8);
             for (let i = 0; i < k; i++) emit(t + i * 3_000, f.homeHost || target, 'logon-failure', '3', '4625');
             t += k * 3_000 + 2_000;
+            emit(t, f.homeHost || target, 'logon', '3', '4624');
+            t += 20_000;
+            break;
+          }
+          case 'password-spray': {
+            const others = [...users.keys()].filter((x) => x !== user && !(users.get(x) as UserFacts).machine);
+            const k = Math.min(others.length, 5 + rng.int(10));
+            rng.shuffle(others);
+            for (let i = 0; i < k; i++) {
+              const e = {
+                time: Math.round(t + i * 2_000),
+                user: others[i],
+                domain: (users.get(others[i]) as UserFacts).domain,
+                host: dc,
+                source,
+                action: 'logon-failure' as const,
+                outcome: 'failure' as const,
+                detail: '3',
+                machineAccount: false,
+                recordId: `planted-${user}-${++seq}`,
+                sourceFormat: 'simulated',
+                rawType: '4625',
+              };
+              planted.push(e);
+              ids.push(e.recordId);
+              first = Math.min(first, e.time);
+            }
+            t += k * 2_000 + 5_000;
             emit(t, f.homeHost || target, 'logon', '3', '4624');
             t += 20_000;
             break;
