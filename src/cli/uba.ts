@@ -23,6 +23,7 @@ import {
 import { type RiskOptions, type ScoreStreamResult, scoreStream } from '../detectors/behavior/risk.js';
 import { BEHAVIOR_MIGRATIONS, readUserRisk, saveUserRisk } from '../detectors/behavior/risk-store.js';
 import {
+  type FileCounts,
   formatCounts,
   formatUserTable,
   rankRows,
@@ -70,6 +71,12 @@ function readOptions(f: IngestFlags, counts: IngestCounts): ReadEventsOptions {
   };
 }
 
+/** One stderr line per file when there are several (which file was unusable, duplicated …). */
+function notePerFile(perFile: readonly FileCounts[]): void {
+  if (perFile.length < 2) return;
+  for (const p of perFile) note(`  ${p.path} (${p.format}): ${formatCounts(p.counts)}`);
+}
+
 function riskOptions(f: IngestFlags): RiskOptions {
   return {
     halfLifeMs: parsePositiveNumber('--half-life', f.halfLife) * 3_600_000,
@@ -80,13 +87,18 @@ function riskOptions(f: IngestFlags): RiskOptions {
 interface Scored {
   result: ScoreStreamResult;
   counts: IngestCounts;
+  perFile: FileCounts[];
   seconds: number;
   firstEvent: number | null;
 }
 
 async function scoreFiles(files: string[], f: IngestFlags): Promise<Scored> {
   const counts = emptyCounts();
-  const options = readOptions(f, counts);
+  const perFile: FileCounts[] = [];
+  const options: ReadEventsOptions = {
+    ...readOptions(f, counts),
+    onFileDone: (path, format, own) => perFile.push({ path, format: format ?? 'empty', counts: own }),
+  };
   const risk = riskOptions(f);
   let firstEvent: number | null = null;
   const started = performance.now();
@@ -96,7 +108,7 @@ async function scoreFiles(files: string[], f: IngestFlags): Promise<Scored> {
       if (firstEvent === null || e.time < firstEvent) firstEvent = e.time;
     },
   });
-  return { result, counts, seconds: (performance.now() - started) / 1000, firstEvent };
+  return { result, counts, perFile, seconds: (performance.now() - started) / 1000, firstEvent };
 }
 
 function iso(ms: number | null | undefined): string | null {
@@ -120,6 +132,7 @@ function toDocument(files: string[], s: Scored, top: number | undefined): UbaSco
     users: top === undefined ? users : users.slice(0, top),
     counts: s.counts,
     files,
+    perFile: s.perFile,
     events: s.result.events,
     alerts: s.result.alertCount,
     asOf: s.result.events > 0 ? iso(s.result.asOf) : null,
@@ -171,9 +184,17 @@ export function registerUbaCommand(program: Command): void {
           firstEvent: scored.firstEvent,
           lastEvent: scored.result.events > 0 ? scored.result.asOf : null,
         });
-        const doc = { store: storePath, run: runId, users: saved, counts: scored.counts, asOf: iso(asOf) };
+        const doc = {
+          store: storePath,
+          run: runId,
+          users: saved,
+          counts: scored.counts,
+          perFile: scored.perFile,
+          asOf: iso(asOf),
+        };
         if (f.json) cliOutput().out(`${JSON.stringify(doc, null, 2)}\n`);
         else {
+          notePerFile(scored.perFile);
           cliOutput().out(
             `ingested ${files.length} file(s): ${formatCounts(scored.counts)}\n` +
               `saved risk of ${saved} user(s) as of ${iso(asOf) ?? 'n/a'} to ${storePath} (run ${runId})\n`,
@@ -209,6 +230,7 @@ export function registerUbaCommand(program: Command): void {
         return;
       }
       cliOutput().out(formatUserTable(doc.users, top ?? 20));
+      notePerFile(scored.perFile);
       note(
         `${doc.events} events scored (${doc.eventsPerSecond} lines/s), ${doc.alerts} suspicious, ${doc.users.length} users; ` +
           `${formatCounts(doc.counts)}`,

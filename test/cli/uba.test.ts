@@ -67,6 +67,16 @@ describe('aegis uba score', () => {
     const doc = JSON.parse(run.stdout) as ScoreJson;
     assert.deepEqual(doc.users.map((u) => u.user).sort(), ['alice', 'bob', 'root']);
     assert.equal(doc.counts.malformed, 1);
+    const perFile = (
+      JSON.parse(run.stdout) as { perFile: { path: string; format: string; counts: { malformed: number } }[] }
+    ).perFile;
+    assert.deepEqual(
+      perFile.map((p) => [p.path, p.format, p.counts.malformed]),
+      [
+        [auth, 'auth-log', 1],
+        [csv, 'csv', 0],
+      ],
+    );
   });
 
   it('exits 2 with one message for missing files and bad flags', async () => {

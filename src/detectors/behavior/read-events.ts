@@ -51,6 +51,8 @@ export interface ReadEventsOptions {
   onWarning?: (message: string) => void;
   /** Told each file's format once detected. */
   onFile?: (path: string, format: EventFormat) => void;
+  /** Told each file's own counts when it has been read (format undefined for an empty file). */
+  onFileDone?: (path: string, format: EventFormat | undefined, counts: IngestCounts) => void;
 }
 
 export const DEFAULT_SKEW_MS = 5 * 60_000;
@@ -272,6 +274,8 @@ export async function* readEvents(
   for (const path of files) {
     const { gzip, mtime } = openCheck(path);
     let parse: ((line: string) => ParseOutcome | 'header') | undefined;
+    let fileFormat: EventFormat | undefined;
+    const before = { ...counts };
     const truncated = (error: Error) => {
       counts.malformed += 1;
       options.onWarning?.(`'${path}' ended early (${error.message}); kept the events read before that`);
@@ -288,6 +292,7 @@ export async function* readEvents(
           const forced = options.format && options.format !== 'auto' ? options.format : undefined;
           const format = forced ?? detectFormat(line.text);
           if (!format) throw new AegisInputError(describeUnknown(path, line.text));
+          fileFormat = format;
           options.onFile?.(path, format);
           parse = lineParser(format, line.text, options.year ?? yearFor(line.text, mtime));
         }
@@ -321,6 +326,11 @@ export async function* readEvents(
         counts.parsed += 1;
         yield event;
       }
+    }
+    if (options.onFileDone) {
+      const own = emptyCounts();
+      for (const k of Object.keys(own) as (keyof IngestCounts)[]) own[k] = counts[k] - before[k];
+      options.onFileDone(path, fileFormat, own);
     }
   }
   return counts;

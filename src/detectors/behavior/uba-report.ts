@@ -20,10 +20,18 @@ export interface UbaUserRow {
   lastSeen?: string;
 }
 
+/** One input file's own counts and detected format ('empty' when it had no lines). */
+export interface FileCounts {
+  path: string;
+  format: string;
+  counts: IngestCounts;
+}
+
 export interface UbaScoreDocument {
   users: UbaUserRow[];
   counts: IngestCounts;
   files: string[];
+  perFile?: FileCounts[];
   /** Events scored (the parsed ones). */
   events: number;
   alerts: number;
@@ -90,6 +98,11 @@ ul{margin:0;padding-left:1.2em}.w{color:#777;font-size:90%}</style></head><body>
 <p>${escapeHtml(doc.files.join(', '))}</p>
 <p>${doc.events} events scored, ${doc.alerts} suspicious, risk as of ${escapeHtml(doc.asOf ?? 'n/a')}; ${doc.machineAccountsExcluded} machine/service accounts left out of the ranking.</p>
 <p>Ingest: ${escapeHtml(formatCounts(c))}.</p>
+${
+  (doc.perFile?.length ?? 0) > 1
+    ? `<ul>${(doc.perFile ?? []).map((p) => `<li>${escapeHtml(p.path)} (${escapeHtml(p.format)}): ${escapeHtml(formatCounts(p.counts))}</li>`).join('')}</ul>`
+    : ''
+}
 <table><thead><tr><th>#</th><th>user</th><th>risk</th><th>events</th><th>alerts</th><th>reasons</th></tr></thead><tbody>
 ${rows}
 </tbody></table></body></html>

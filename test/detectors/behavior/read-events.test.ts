@@ -56,10 +56,17 @@ describe('readEvents: formats', () => {
     const csv = file('events.dat', 'user,time,host,action,outcome\nbob,2024-01-10T09:00:00Z,h1,logon,success\n');
     const generic = file('events.log', jsonl([{ user: 'carol', time: T0, action: 'logon' }]));
     const formats: string[] = [];
+    const perFile: [string, number][] = [];
     const { events, counts } = await collectEvents([auth, csv, generic], {
       year: 2024,
       onFile: (_p, f) => formats.push(f),
+      onFileDone: (p, _f, c) => perFile.push([p, c.parsed]),
     });
+    assert.deepEqual(perFile, [
+      [auth, 1],
+      [csv, 1],
+      [generic, 1],
+    ]);
     assert.deepEqual(formats, ['auth-log', 'csv', 'jsonl']);
     assert.deepEqual(
       events.map((e) => e.user),
