@@ -4,19 +4,21 @@
  * so that the ranker's explanation (w_i · x_i per feature) names things an analyst recognises.
  *
  *   confidence_max / confidence_mean   detector confidence of the alerts (0.5 when a source gives none)
- *   signature_rarity                   −log10 of the rarest signature's share of recent alerts (decayed counts)
- *   log_alert_count                    ln(1 + alerts)
- *   distinct_signatures                ln(1 + distinct signatures)
- *   log_duration_min                   ln(1 + minutes between first and last alert)
+ *   signature_rarity                   −log10 of the rarest signature's share of recent alerts (decayed counts) / 5
+ *   log_alert_count                    ln(1 + alerts) / ln(1 + 1000)
+ *   distinct_signatures                ln(1 + distinct signatures) / ln(1 + 20)
+ *   log_duration_min                   ln(1 + minutes between first and last alert) / ln(1 + 1440)
  *   severity_max                       info 0 … critical 1
  *   asset_criticality                  the most critical host/IP involved (configurable map; default medium)
  *   user_risk                          the riskiest user's risk from behaviour analytics, squashed to [0, 1)
- *   distinct_tactics                   how many kill-chain stages the incident spans
+ *   distinct_tactics                   how many kill-chain stages the incident spans, / 4, at most 1
  *   tactic:<stage>                     one-hot (multi-hot) kill-chain stage (ATT&CK and ATLAS tactics)
  *   sig:<signatureId>                  share of the incident's alerts raised by that signature: lets the ranker
  *                                      learn from verdicts that one rule is noisy (its prior weight is 0)
  *
- * Rarity is learned online and without labels (SignatureRarity), as the alerts stream in.
+ * The counts are scaled to about [0, 1] (1 = a thousand alerts, twenty signatures, a day, four
+ * stages, a one-in-100,000 signature) so that no feature's weight can swing the logit far more
+ * than the others' under the same per-coordinate step. Rarity is learned online and without labels (SignatureRarity), as the alerts stream in.
  */
 import { AegisInputError } from '../../core/errors.js';
 import type { TriageAlert, TriageSeverity } from './alert.js';
@@ -191,6 +193,13 @@ export interface IncidentFeatures {
   notes: Record<string, string>;
 }
 
+/** What 1 means for the scaled count features. */
+export const RARITY_SCALE = 5;
+export const ALERTS_SCALE = 1000;
+export const SIGNATURES_SCALE = 20;
+export const MINUTES_SCALE = 1440;
+export const STAGES_SCALE = 4;
+
 /** Confidence assumed for alerts whose source gives none: neither pushes nor pulls. */
 export const UNKNOWN_CONFIDENCE = 0.5;
 
@@ -315,15 +324,15 @@ export function incidentFeatures(alerts: readonly TriageAlert[], ctx: FeatureCon
 
   values.confidence_max = confMax;
   values.confidence_mean = confSum / n;
-  values.signature_rarity = rarity;
-  values.log_alert_count = Math.log1p(n);
-  values.distinct_signatures = Math.log1p(bySignature.size);
-  values.log_duration_min = Math.log1p(minutes);
+  values.signature_rarity = rarity / RARITY_SCALE;
+  values.log_alert_count = Math.log1p(n) / Math.log1p(ALERTS_SCALE);
+  values.distinct_signatures = Math.log1p(bySignature.size) / Math.log1p(SIGNATURES_SCALE);
+  values.log_duration_min = Math.log1p(minutes) / Math.log1p(MINUTES_SCALE);
   values.severity_max = sevMax;
   values.asset_criticality = critMax;
   values.user_risk = riskMax;
   const known = [...stages].filter((s) => s !== 'unknown');
-  values.distinct_tactics = known.length;
+  values.distinct_tactics = Math.min(1, known.length / STAGES_SCALE);
 
   notes.confidence_max = `highest detector confidence ${fmt(confMax)}`;
   notes.confidence_mean = `mean detector confidence ${fmt(confSum / n)}`;

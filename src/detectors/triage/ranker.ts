@@ -51,12 +51,12 @@ export const DEFAULT_PRIOR: Readonly<Record<string, number>> = Object.freeze({
   severity_max: 3,
   confidence_max: 1.5,
   confidence_mean: 0.5,
-  signature_rarity: 0.8,
+  signature_rarity: 3,
   asset_criticality: 1,
   user_risk: 2,
-  distinct_tactics: 0.5,
-  distinct_signatures: 0.3,
-  log_alert_count: 0.1,
+  distinct_tactics: 1,
+  distinct_signatures: 1,
+  log_alert_count: 1,
 });
 
 export const RANKER_DEFAULTS: RankerOptions = {
