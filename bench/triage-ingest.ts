@@ -73,7 +73,7 @@ function* eveLines(): Generator<string> {
   let previous = '';
   for (let i = 0; i < N; i++) {
     // Bursts: mostly seconds apart, sometimes a pause of up to an hour.
-    t += rng.next() < 0.002 ? rng.uniform(0, 3_600_000) : rng.uniform(0, 800);
+    t += rng.next() < 0.0001 ? rng.uniform(0, 3_600_000) : rng.uniform(0, 800);
     const jitter = Math.round(rng.uniform(-30_000, 30_000)); // sensors out of sync: out-of-order lines
     const sig = pickSignature();
     const src = SOURCES[pickSource()] as string;

@@ -17,6 +17,7 @@ import {
   ingestAlerts,
   loadTriageModel,
   parseAssetCriticality,
+  queue,
 } from '../detectors/triage/pipeline.js';
 import { type AlertIngestCounts, emptyIngestCounts, readAlerts } from '../detectors/triage/read-alerts.js';
 import {
@@ -225,7 +226,7 @@ export function registerTriageCommand(program: Command): void {
       const top = parsePositiveInt('--top', f.top);
       const db = open(f.store);
       try {
-        const incidents = listIncidents(db, { limit: top, status: f.all ? 'all' : 'open' });
+        const incidents = queue(db, { limit: top, status: f.all ? 'all' : 'open' });
         if (f.report) {
           const files = await writeReport(f.report, queueReport(db, incidents, 'aegis triage queue'));
           cliOutput().err(`report: ${files.json}\n        ${files.html}\n`);

@@ -25,6 +25,7 @@ import { AlertGrouper, type GroupCounts, type GroupOptions } from './group.js';
 import { type AnalystVerdict, type RankedVerdict, TriageRanker } from './ranker.js';
 import {
   getIncident,
+  type IncidentQuery,
   incidentAlerts,
   listIncidents,
   loadFeatures,
@@ -34,6 +35,7 @@ import {
   type StoredIncident,
   saveAlerts,
   saveDuplicates,
+  saveExplanation,
   saveIncidents,
   saveModelState,
   saveScore,
@@ -84,7 +86,11 @@ function featureContext(db: StoreDatabase, model: TriageModel): FeatureContext {
   return { rarity: model.rarity, assetCriticality: model.assets, userRisk: readUserRiskTable(db) };
 }
 
-/** Computes, scores and stores the features of these incidents from their stored alerts. */
+/**
+ * Computes, scores and stores the features of these incidents from their stored alerts. The
+ * explanation is left for `queue`/`explain` to compute from the stored features (most incidents
+ * are never looked at; writing every explanation would double the store).
+ */
 export function scoreIncidents(db: StoreDatabase, ids: Iterable<string>, model: TriageModel): number {
   const ctx = featureContext(db, model);
   let n = 0;
@@ -93,15 +99,14 @@ export function scoreIncidents(db: StoreDatabase, ids: Iterable<string>, model: 
       const alerts = incidentAlerts(db, id, { raw: false });
       if (alerts.length === 0) continue;
       const features = incidentFeatures(alerts, ctx);
-      const v = model.ranker.score(features);
-      saveScore(db, id, v.score, v.reasons, features);
+      saveScore(db, id, model.ranker.score(features).score, null, features);
       n++;
     }
   })();
   return n;
 }
 
-/** Rescores every open incident from its stored features (after the ranker learned). */
+/** Rescores every open incident from its stored features (after the ranker learned); explanations go stale and are cleared. */
 export function rescoreOpen(db: StoreDatabase, ranker: TriageRanker): number {
   const rows = db
     .prepare('SELECT id, features FROM triage_incidents WHERE verdict IS NULL AND features IS NOT NULL')
@@ -109,11 +114,25 @@ export function rescoreOpen(db: StoreDatabase, ranker: TriageRanker): number {
   db.transaction(() => {
     for (const r of rows) {
       const features = JSON.parse(r.features) as IncidentFeatures;
-      const v = ranker.score(features);
-      saveScore(db, r.id, v.score, v.reasons);
+      saveScore(db, r.id, 1 / (1 + Math.exp(-ranker.logit(features))), null);
     }
   })();
   return rows.length;
+}
+
+/** The analyst queue (listIncidents) with each shown incident's explanation filled in (and cached). */
+export function queue(db: StoreDatabase, query: IncidentQuery = {}): StoredIncident[] {
+  const incidents = listIncidents(db, query);
+  let ranker: TriageRanker | undefined;
+  for (const inc of incidents) {
+    if (inc.scoreExplanation.length > 0) continue;
+    const features = loadFeatures(db, inc.id);
+    if (!features) continue;
+    ranker ??= loadTriageModel(db).ranker;
+    inc.scoreExplanation = ranker.score(features).reasons;
+    saveExplanation(db, inc.id, inc.scoreExplanation);
+  }
+  return incidents;
 }
 
 export interface IngestOptions {

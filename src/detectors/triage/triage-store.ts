@@ -104,7 +104,7 @@ export const TRIAGE_MIGRATIONS: readonly Migration[] = [TRIAGE_MIGRATION_V1, TRI
 export interface StoredIncident extends Incident {
   alertCount: number;
   maxSeverity: TriageSeverity;
-  /** The ranker's reasons for `score` (most important first); [] before the first ranking. */
+  /** The ranker's reasons for `score` (most important first); [] when not computed yet (see pipeline.queue). */
   scoreExplanation: Reason[];
   updatedAt: number;
 }
@@ -392,28 +392,37 @@ export function listVerdicts(db: StoreDatabase, incidentId?: string): VerdictRow
   }));
 }
 
-/** Stores an incident's score, its explanation and (optionally) the features it was computed from. */
+/**
+ * Stores an incident's score and, optionally, its explanation and the features it was computed
+ * from. `reasons: null` clears a stale explanation (it is recomputed from the features on demand).
+ */
 export function saveScore(
   db: StoreDatabase,
   incidentId: string,
   score: number,
-  reasons: readonly Reason[],
+  reasons: readonly Reason[] | null,
   features?: IncidentFeatures,
 ): void {
+  const explanation = reasons === null ? null : JSON.stringify(reasons);
   if (features === undefined) {
     stmt(db, 'UPDATE triage_incidents SET score = ?, score_explanation = ? WHERE id = ?').run(
       score,
-      JSON.stringify(reasons),
+      explanation,
       incidentId,
     );
   } else {
     stmt(db, 'UPDATE triage_incidents SET score = ?, score_explanation = ?, features = ? WHERE id = ?').run(
       score,
-      JSON.stringify(reasons),
+      explanation,
       JSON.stringify(features),
       incidentId,
     );
   }
+}
+
+/** Caches an explanation computed later (queue, explain). */
+export function saveExplanation(db: StoreDatabase, incidentId: string, reasons: readonly Reason[]): void {
+  stmt(db, 'UPDATE triage_incidents SET score_explanation = ? WHERE id = ?').run(JSON.stringify(reasons), incidentId);
 }
 
 /** The features an incident was last scored from, or undefined (never scored, or a v1 database). */
