@@ -63,7 +63,9 @@ export function formatUserTable(rows: readonly UbaUserRow[], top: number): strin
       .slice(0, 3)
       .map((x) => x.detail)
       .join('; ');
-    lines.push(`${String(i + 1).padStart(3)}  ${name.padEnd(width)}  ${round(r.risk).toFixed(2).padStart(9)}  ${why}`);
+    lines.push(
+      `${String(i + 1).padStart(3)}  ${name.padEnd(width)}  ${round(r.risk).toFixed(2).padStart(9)}  ${why}`.trimEnd(),
+    );
   });
   if (rows.length > shown.length) lines.push(`  … ${rows.length - shown.length} more (use --top)`);
   return `${lines.join('\n')}\n`;
