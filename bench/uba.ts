@@ -210,13 +210,20 @@ function simRun(seed: number, intensity: Intensity, variant: 'default' | 'stealt
   const bestPlanted = new Map<string, number>();
   const cleanScores: number[] = [];
   const onVerdict = (e: BehaviorEvent, v: { score: number }) => {
-    if (plant.planted.has(e.recordId)) bestPlanted.set(e.user, Math.max(bestPlanted.get(e.user) ?? 0, v.score));
-    else if (!e.machineAccount && v.score > 0 && !(e.time >= (victimStart.get(e.user) ?? Number.POSITIVE_INFINITY))) {
+    if (plant.planted.has(e.recordId)) {
+      // Spray failures in other accounts' names count for their victim (the planted compromise).
+      if (victimStart.has(e.user)) bestPlanted.set(e.user, Math.max(bestPlanted.get(e.user) ?? 0, v.score));
+    } else if (!e.machineAccount && v.score > 0 && !(e.time >= (victimStart.get(e.user) ?? Number.POSITIVE_INFINITY))) {
       cleanScores.push(v.score);
     }
   };
   const t = performance.now();
-  const ev = evaluateUba(plant.events, plant.victims, { k: 10, halfLifeMs: halfLifeDays * 86_400_000, onVerdict });
+  const ev = evaluateUba(plant.events, plant.victims, {
+    k: 10,
+    halfLifeMs: halfLifeDays * 86_400_000,
+    onVerdict,
+    planted: plant.planted,
+  });
   const seconds = (performance.now() - t) / 1000;
   const hours = (ms: number | null) => (ms === null ? null : round(ms / 3_600_000, 2));
   return {
@@ -235,6 +242,7 @@ function simRun(seed: number, intensity: Intensity, variant: 'default' | 'stealt
     everInTop10: ev.delays.filter((d) => d.topKAt !== null).length,
     falseAlarmsPerUserDay: round(ev.falseAlarmsPerUserDay, 4),
     falseAlarms: ev.falseAlarms,
+    alarmsOnSprayTargets: ev.alarmsOnAttackTargets,
     cleanUserDays: ev.cleanUserDays,
     finalRanks: ev.delays.map((d) => d.finalRank),
     eventsPerSecond: Math.round(plant.events.length / seconds),

@@ -131,6 +131,8 @@ export interface UbaEvaluation {
   falseAlarms: number;
   cleanUserDays: number;
   falseAlarmsPerUserDay: number;
+  /** Alarms on planted events in the names of non-victims (password-spray targets), not counted as false. */
+  alarmsOnAttackTargets: number;
   /** Clean users that ended in the top k. */
   cleanInTopK: number;
   result: ScoreStreamResult;
@@ -153,7 +155,14 @@ function median(xs: number[]): number | null {
 export function evaluateUba(
   events: Iterable<BehaviorEvent>,
   victims: readonly VictimLabel[],
-  options: RiskOptions & { k?: number } = {},
+  options: RiskOptions & {
+    k?: number;
+    /**
+     * recordIds of planted events: an alarm on a planted event of a non-victim (a password-spray
+     * target) is attack activity, not a false alarm; it is counted in `alarmsOnAttackTargets`.
+     */
+    planted?: ReadonlySet<string>;
+  } = {},
 ): UbaEvaluation {
   const k = options.k ?? 10;
   const includeMachines = options.includeMachineAccounts ?? false;
@@ -161,15 +170,20 @@ export function evaluateUba(
   const alarms: Alarm[] = [];
   const topKAt = new Map<string, number>();
   const userEvents: { user: string; time: number }[] = [];
+  let alarmsOnAttackTargets = 0;
   const stream: UbaStream = new UbaStream({
     ...options,
     onVerdict: (e, verdict, risk) => {
       options.onVerdict?.(e, verdict, risk);
       if (e.machineAccount && !includeMachines) return;
+      const start = victimStart.get(e.user);
+      if (start === undefined && options.planted?.has(e.recordId)) {
+        if (verdict.score >= stream.risk.threshold) alarmsOnAttackTargets++;
+        return;
+      }
       userEvents.push({ user: e.user, time: e.time });
       if (verdict.score < stream.risk.threshold) return;
       alarms.push({ user: e.user, time: e.time });
-      const start = victimStart.get(e.user);
       if (start === undefined || e.time < start || topKAt.has(e.user)) return;
       let above = 0;
       for (const s of stream.risk.states.values()) {
@@ -206,6 +220,7 @@ export function evaluateUba(
     falseAlarms: fa.falseAlarms,
     cleanUserDays: fa.userDays,
     falseAlarmsPerUserDay: fa.rate,
+    alarmsOnAttackTargets,
     cleanInTopK: ranked.slice(0, k).filter((u) => !positives.has(u)).length,
     result,
   };

@@ -95,5 +95,10 @@ describe('evaluateUba', () => {
     assert.ok(r.cleanUserDays > 100);
     assert.ok(r.falseAlarmsPerUserDay < 0.2, `${r.falseAlarmsPerUserDay}`);
     assert.equal(r.cleanInTopK, 0);
+    // The spray's failed logons against other accounts alarm; told which events were planted, those
+    // alarms move out of the false alarms.
+    const told = evaluateUba(plant.events, plant.victims, { k: 2, planted: plant.planted });
+    assert.ok(told.alarmsOnAttackTargets > 0);
+    assert.equal(told.falseAlarms + told.alarmsOnAttackTargets, r.falseAlarms);
   });
 });
