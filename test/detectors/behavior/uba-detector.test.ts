@@ -45,6 +45,19 @@ describe('UbaDetector', () => {
     assert.ok(!features(d, ev({ ...usual, time: NOW })).includes('never-seen-hour'));
   });
 
+  it('names a new process, a new logon type and a never-seen weekday', () => {
+    assert.ok(
+      features(d, ev({ ...usual, time: NOW, action: 'process', detail: 'mimikatz.exe' })).includes('new-process'),
+    );
+    assert.ok(
+      !features(d, ev({ ...usual, time: NOW, action: 'process', detail: 'excel.exe' })).includes('new-process'),
+    );
+    assert.ok(features(d, ev({ ...usual, time: NOW, detail: '10' })).includes('new-logon-type'));
+    const sunday = T0 + 48 * DAY + 9 * HOUR + 10 * 60_000; // 2024-02-25, a Sunday, at the usual hour
+    assert.equal(new Date(sunday).getUTCDay(), 0);
+    assert.ok(features(d, ev({ ...usual, time: sunday })).includes('never-seen-weekday'));
+  });
+
   it('names failures then success, and not a success after one typo', () => {
     const d2 = trained(history);
     for (let i = 0; i < 4; i++) d2.learn(ev({ ...usual, time: NOW + i * 5000, action: 'logon-failure', detail: '2' }));
