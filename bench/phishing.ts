@@ -17,7 +17,8 @@
  *   attack before and after.
  *
  * Usage: npx tsx bench/phishing.ts [--stage random,cross,artefacts,url,sms,evasion,adversarial] [--seed 1]
- *        [--attack-limit 200] [--at-add evading|all] [--out FILE.json]. Prints one JSON document; progress on stderr.
+ *        [--attack-limit 200] [--at-add evading|all] [--char-ngrams 3,5] [--bits 18] [--out FILE.json].
+ *        Prints one JSON document; progress on stderr.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -27,7 +28,7 @@ import { loadMailCorpus, splitIndices } from '../src/detectors/phishing/corpus.j
 import { readSmsData, readUrlCsv } from '../src/detectors/phishing/datasets.js';
 import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../src/detectors/phishing/evasion/text-attack.js';
-import type { FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
+import type { FeatureConfig, FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
 import { logitOf } from '../src/detectors/phishing/logistic.js';
 import type { MailMessage } from '../src/detectors/phishing/parse-mail.js';
 import { calibratedLogistic, PhishingDetector } from '../src/detectors/phishing/phishing-detector.js';
@@ -40,6 +41,9 @@ const { values } = parseArgs({
     shared: { type: 'string', default: process.env.AEGIS_SHARED ?? '../shared' },
     'attack-limit': { type: 'string', default: '200' },
     'at-add': { type: 'string', default: 'evading' },
+    // Feature variants of the mail detector (random, cross and artefacts stages), e.g. --char-ngrams 3,5 --bits 20.
+    'char-ngrams': { type: 'string' },
+    bits: { type: 'string' },
   },
 });
 const stages = new Set(String(values.stage).split(','));
@@ -92,7 +96,14 @@ out.corpus = {
 };
 const parsePerMessage = corpus.seconds / n;
 
-const detector = new PhishingDetector({ mode: 'mail' });
+const variant: Partial<FeatureConfig> = {
+  ...(values['char-ngrams']
+    ? { charNgrams: String(values['char-ngrams']).split(',').map(Number) as [number, number] }
+    : {}),
+  ...(values.bits ? { bits: Number(values.bits) } : {}),
+};
+out.features = variant;
+const detector = new PhishingDetector({ mode: 'mail', ...variant });
 log('featurizing');
 const t = performance.now();
 const rows: FeatureRow[] = corpus.messages.map((m) => detector.featurize(m));
@@ -141,7 +152,7 @@ if (stages.has('random')) {
     'PILFER setting (Nazario vs SpamAssassin ham)',
   );
   out.randomNazarioOnly = { ...brief(pilfer.ev), training: pilfer.fitted.summary };
-  const textOnly = new PhishingDetector({ mode: 'mail', textOnly: true });
+  const textOnly = new PhishingDetector({ mode: 'mail', ...variant, textOnly: true });
   const textRows = corpus.messages.map((m) => textOnly.featurize(m));
   const tOnly = fitEval(trainAll, testAll, 'text only (ablation)', textRows);
   out.randomTextOnly = brief(tOnly.ev);

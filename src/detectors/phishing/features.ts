@@ -10,7 +10,7 @@
  * - 'sms': a short text message: cue, link, phone and money signals plus its n-grams.
  */
 import { AegisInputError } from '../../core/errors.js';
-import type { HashingVectorizerOptions } from '../../data/hashing-vectorizer.js';
+import { type HashingVectorizerOptions, tokenize } from '../../data/hashing-vectorizer.js';
 import { foldHomoglyphs } from './confusables.js';
 import type { MailMessage } from './parse-mail.js';
 import {
@@ -18,6 +18,7 @@ import {
   MAIL_SIGNALS,
   mailSignals,
   mailStructureSignals,
+  obfuscationSignals,
   type Signal,
   SMS_SIGNALS,
   smsSignals,
@@ -48,6 +49,11 @@ export interface FeatureConfig {
   textOnly: boolean;
   /** Count each n-gram once per text (sklearn binary=True) instead of its frequency. */
   binary: boolean;
+  /**
+   * Mail: also hash the subject's words as their own tokens (subject_word), as Bayesian spam
+   * filters tokenise the subject apart from the body (Graham 2002; SpamAssassin's Bayes).
+   */
+  subjectTokens?: boolean;
 }
 
 export const FEATURE_DEFAULTS: Readonly<Record<PhishMode, FeatureConfig>> = {
@@ -60,6 +66,7 @@ export const FEATURE_DEFAULTS: Readonly<Record<PhishMode, FeatureConfig>> = {
     maxTextChars: 20_000,
     textOnly: false,
     binary: false,
+    subjectTokens: true,
   },
   url: {
     mode: 'url',
@@ -115,10 +122,11 @@ export class Featurizer {
   readonly hasher: SparseHasher;
   private readonly position: ReadonlyMap<string, number>;
 
-  constructor(config: FeatureConfig) {
+  /** `denseNames`: the signal order of a saved model (older models know fewer signals); default the mode's list. */
+  constructor(config: FeatureConfig, denseNames?: readonly string[]) {
     this.config = config;
     const names = config.mode === 'mail' ? MAIL_SIGNALS : config.mode === 'url' ? URL_SIGNALS : SMS_SIGNALS;
-    this.denseNames = config.textOnly ? [] : names;
+    this.denseNames = config.textOnly ? [] : (denseNames ?? names);
     this.position = new Map(this.denseNames.map((n, i) => [n, i]));
     const hashing: HashingVectorizerOptions = {
       bits: config.bits,
@@ -149,7 +157,11 @@ export class Featurizer {
     if (this.config.mode === 'url') {
       return (this.config.foldHomoglyphs ? foldHomoglyphs(raw) : raw).toLowerCase();
     }
-    return normaliseText(raw, { foldHomoglyphs: this.config.foldHomoglyphs });
+    const text = normaliseText(raw, { foldHomoglyphs: this.config.foldHomoglyphs });
+    if (this.config.mode !== 'mail' || !this.config.subjectTokens) return text;
+    const cut = text.indexOf('\n');
+    const subject = tokenize((cut < 0 ? text : text.slice(0, cut)).toLowerCase());
+    return subject.length === 0 ? text : `${text}\n${subject.map((w) => `subject_${w}`).join(' ')}`;
   }
 
   signals(event: PhishEvent): Signal[] {
@@ -185,7 +197,13 @@ export class Featurizer {
     const none = this.config.textOnly;
     if (this.config.mode === 'mail') {
       const structure = none ? [] : mailStructureSignals(event as MailMessage);
-      return (raw) => this.row(none ? [] : [...structure, ...cueSignals(raw, fold)], this.modelText(raw));
+      const sender = (event as MailMessage).from?.name ?? '';
+      const subjectOf = (raw: string) => raw.slice(0, raw.indexOf('\n') < 0 ? raw.length : raw.indexOf('\n'));
+      return (raw) =>
+        this.row(
+          none ? [] : [...structure, ...cueSignals(raw, fold), ...obfuscationSignals(subjectOf(raw), sender)],
+          this.modelText(raw),
+        );
     }
     return (raw) => this.row(this.signals(raw), this.modelText(raw));
   }

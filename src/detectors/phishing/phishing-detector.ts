@@ -68,6 +68,7 @@ const metaShape = z.object({
     maxTextChars: z.number().int().positive(),
     textOnly: z.boolean(),
     binary: z.boolean(),
+    subjectTokens: z.boolean().optional(),
   }),
   denseNames: z.array(z.string()),
   /** Operating threshold on the logit: flag when logit > threshold. */
@@ -207,9 +208,10 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
   private model: LinearModel | undefined;
   private meta: PhishMeta;
 
-  constructor(features: Partial<FeatureConfig> & { mode: PhishMode }) {
+  /** `denseNames`: the signal order of a saved model (see load); default the mode's current signals. */
+  constructor(features: Partial<FeatureConfig> & { mode: PhishMode }, denseNames?: readonly string[]) {
     const config = { ...FEATURE_DEFAULTS[features.mode], ...features };
-    this.featurizer = new Featurizer(config);
+    this.featurizer = new Featurizer(config, denseNames);
     this.meta = {
       format: PHISH_FORMAT,
       version: 1,
@@ -361,10 +363,13 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
       );
     }
     const { bias, dense, sparse, ...meta } = parsed.data;
-    const detector = new PhishingDetector(meta.features as FeatureConfig);
+    // A model saved before signals were added keeps its own signal list (the new signals weigh 0 in it).
+    // Models saved before subject tokens existed hashed without them.
+    const features = { ...meta.features, subjectTokens: meta.features.subjectTokens ?? false } as FeatureConfig;
+    const detector = new PhishingDetector(features, meta.features.textOnly ? [] : meta.denseNames);
     if (dense.length !== detector.featurizer.denseNames.length) {
       throw new AegisInputError(
-        `${path}: ${dense.length} dense weights but mode ${meta.features.mode} has ${detector.featurizer.denseNames.length} signals`,
+        `${path}: ${dense.length} dense weights but the model lists ${detector.featurizer.denseNames.length} signals`,
       );
     }
     detector.model = {
@@ -372,7 +377,7 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
       dense: Float32Array.from(dense),
       sparse: decodeFloats(sparse, 2 ** meta.features.bits, path),
     };
-    detector.meta = meta as PhishMeta;
+    detector.meta = { ...meta, features } as PhishMeta;
     return detector;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { hasDoubleExtension, isRiskyAttachment } from './attachments.js';
 import { brandsInText, lookalikeBrand } from './brands.js';
+import { HOMOGLYPHS } from './confusables.js';
 import { analyzeUrl, domainNamedIn, registrableDomain, type UrlInfo } from './domains.js';
 import { extractTextUrls } from './html.js';
 import type { MailAddress, MailMessage } from './parse-mail.js';
@@ -20,6 +21,7 @@ export interface Signal {
 
 export const SIGNAL_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'reply-to-mismatch': 'Reply-To goes to another registrable domain than From',
+  'reply-to-freemail': 'replies go to a free webmail address other than the sender (the advance-fee pattern)',
   'return-path-mismatch': 'Return-Path (envelope sender) is another registrable domain than From',
   'display-name-brand': 'the display name names a brand that the From domain does not belong to',
   'display-name-address': 'the display name shows an address or domain other than the real sender',
@@ -48,6 +50,8 @@ export const SIGNAL_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'attachment-macro': 'an Office attachment carries VBA macros',
   'urgency-cues': 'urgency phrases (suspension, deadlines, security alerts)',
   'credential-cues': 'credential or payment-data requests',
+  'obfuscated-words':
+    'the subject or sender name hides words from filters (invisible characters, Latin mixed with look-alike letters, 0/1 for o/l)',
   'url-https': 'the URL uses https',
   'url-length': 'URL length (scaled, 150+ characters = 1)',
   'url-host-digits': 'share of digits in the host name',
@@ -90,6 +94,8 @@ export const MAIL_SIGNALS: readonly string[] = [
   'attachment-macro',
   'urgency-cues',
   'credential-cues',
+  'obfuscated-words',
+  'reply-to-freemail',
 ];
 
 const URL_STRUCTURE: readonly string[] = [
@@ -132,6 +138,14 @@ function domainOf(a: MailAddress | undefined): string {
   return a?.host ? registrableDomain(a.host) : '';
 }
 
+/** Free webmail providers (registrable domain's first label), as SpamAssassin's FREEMAIL_REPLYTO rule. */
+const FREEMAIL =
+  /^(?:gmail|googlemail|yahoo|ymail|rocketmail|hotmail|outlook|live|aol|mail|email|usa|gmx|web|yandex|protonmail|proton|icloud|me|zoho|qq|163|126|sina|rediffmail|tutanota|fastmail|inbox|naver|hanmail|libero|virgilio|laposte|seznam|wp|o2|interia|netscape|excite|lycos|juno)\./;
+
+function isFreemail(domain: string): boolean {
+  return domain !== '' && FREEMAIL.test(domain);
+}
+
 function headerSignals(m: MailMessage): Signal[] {
   const out: Signal[] = [];
   const from = domainOf(m.from);
@@ -141,6 +155,15 @@ function headerSignals(m: MailMessage): Signal[] {
       feature: 'reply-to-mismatch',
       value: 1,
       detail: `Reply-To domain ${reply} differs from From domain ${from}`,
+    });
+  }
+  const fromAddress = m.from?.address.toLowerCase() ?? '';
+  const free = m.replyTo.find((a) => a.address.toLowerCase() !== fromAddress && isFreemail(domainOf(a)));
+  if (free) {
+    out.push({
+      feature: 'reply-to-freemail',
+      value: 1,
+      detail: `replies go to the webmail address ${free.address}, not to the sender ${fromAddress || '(none)'}`,
     });
   }
   const rp = domainOf(m.returnPath);
@@ -355,6 +378,41 @@ export function cueSignals(text: string, fold: boolean): Signal[] {
   return out;
 }
 
+const LOOKALIKE_LETTERS: ReadonlySet<string> = new Set([...Object.values(HOMOGLYPHS).join('')]);
+const INVISIBLE_CHAR = /[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]/;
+const WORD_SPLIT = /[^\p{L}\p{N}\u00ad\u200b-\u200f\u2060-\u2064\ufeff]+/u;
+
+/**
+ * Words written to dodge keyword filters (SpamAssassin's obfuscation rules, the "pаypal" trick of
+ * UTS #39): invisible characters between letters, ASCII letters mixed with look-alike letters of
+ * another script in one word, or the digits 0/1 standing for o/l inside a word of 4+ letters
+ * (C0NFIRMATI0N, 0fficial). Whole words of another script (Russian, Greek) do not count.
+ */
+export function obfuscatedWords(text: string): string[] {
+  const out: string[] = [];
+  for (const w of text.normalize('NFKC').split(WORD_SPLIT)) {
+    if (w.length < 3) continue;
+    const letters = w.replace(/[^\p{L}]/gu, '').length;
+    const hidden =
+      (INVISIBLE_CHAR.test(w) && letters >= 2) ||
+      (/[A-Za-z]/.test(w) && [...w].some((ch) => LOOKALIKE_LETTERS.has(ch))) ||
+      (/^[A-Za-z01]+$/.test(w) && letters >= 4 && !/[01]{2}/.test(w) && /[01][A-Za-z]/.test(w));
+    if (hidden) out.push(w.replace(new RegExp(INVISIBLE_CHAR.source, 'g'), ''));
+  }
+  return out;
+}
+
+/** The obfuscated-words signal of a subject and a sender display name (both read as the recipient sees them). */
+export function obfuscationSignals(subject: string, displayName: string): Signal[] {
+  const words = obfuscatedWords(`${subject}\n${displayName}`);
+  if (words.length === 0) return [];
+  const shown = words
+    .slice(0, 3)
+    .map((w) => `"${w}"`)
+    .join(', ');
+  return [{ feature: 'obfuscated-words', value: 1, detail: `words disguised in the subject or sender name: ${shown}` }];
+}
+
 /** The signals of a message that do not depend on its wording (headers, links, attachments). */
 export function mailStructureSignals(m: MailMessage): Signal[] {
   return [...headerSignals(m), ...linkSignals(m), ...attachmentSignals(m)];
@@ -362,7 +420,11 @@ export function mailStructureSignals(m: MailMessage): Signal[] {
 
 /** Every non-text signal of a parsed message. */
 export function mailSignals(m: MailMessage, fold = true): Signal[] {
-  return [...mailStructureSignals(m), ...cueSignals(`${m.subject}\n${m.text}`, fold)];
+  return [
+    ...mailStructureSignals(m),
+    ...cueSignals(`${m.subject}\n${m.text}`, fold),
+    ...obfuscationSignals(m.subject, m.from?.name ?? ''),
+  ];
 }
 
 // ---------------------------------------------------------------------------------------

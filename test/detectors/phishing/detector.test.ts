@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -98,6 +98,32 @@ describe('PhishingDetector (mail)', () => {
     const loaded = await PhishingDetector.load(dir);
     assert.equal(loaded.threshold, detector.threshold);
     for (const m of test.slice(0, 5)) assert.equal(loaded.score(m).score, detector.score(m).score);
+    // A model saved before the last two signals existed: it loads with its own signal list and scores as saved.
+    const doc = JSON.parse(readFileSync(join(dir, 'phishing-model.json'), 'utf8'));
+    // … and before subject tokens existed (no subjectTokens key: hashed without them).
+    const { subjectTokens: _s, ...oldFeatures } = doc.features;
+    const older = {
+      ...doc,
+      features: oldFeatures,
+      denseNames: doc.denseNames.slice(0, -2),
+      dense: doc.dense.slice(0, -2),
+    };
+    writeFileSync(join(dir, 'phishing-model.json'), JSON.stringify(older));
+    const old = await PhishingDetector.load(dir);
+    assert.deepEqual(old.featurizer.denseNames, doc.denseNames.slice(0, -2));
+    assert.equal(doc.features.subjectTokens, true);
+    assert.ok(detector.featurize(test[0] as MailMessage).text.includes('subject_'));
+    assert.equal(old.featurizer.config.subjectTokens, false);
+    assert.ok(!old.featurize(test[0] as MailMessage).text.includes('subject_'));
+    const m0 = test[0] as MailMessage;
+    const expected =
+      detector.weights.bias + [...old.featurize(m0).dense].reduce((a, v, j) => a + v * older.dense[j], 0);
+    const sparse = old.featurize(m0).sparse;
+    let z = expected;
+    for (let k = 0; k < sparse.index.length; k++) {
+      z += (detector.weights.sparse[sparse.index[k] as number] as number) * (sparse.value[k] as number);
+    }
+    assert.ok(Math.abs(old.logit(m0) - z) < 1e-4);
     writeFileSync(join(dir, 'phishing-model.json'), '{"format":"aegis-phishing","version":1}');
     await assert.rejects(
       PhishingDetector.load(dir),

@@ -10,7 +10,13 @@ import {
 import { foldHomoglyphs, skeleton } from '../../../src/detectors/phishing/confusables.js';
 import { analyzeUrl } from '../../../src/detectors/phishing/domains.js';
 import { type MailMessage, parseMail } from '../../../src/detectors/phishing/parse-mail.js';
-import { mailSignals, smsSignals, urlSignals } from '../../../src/detectors/phishing/signals.js';
+import {
+  mailSignals,
+  obfuscatedWords,
+  obfuscationSignals,
+  smsSignals,
+  urlSignals,
+} from '../../../src/detectors/phishing/signals.js';
 import { findCues, normaliseText } from '../../../src/detectors/phishing/text.js';
 import { buildMail, officeZip, oleWithMacro } from '../../helpers/phish-synthetic.js';
 
@@ -37,6 +43,29 @@ describe('brands and homoglyphs', () => {
     );
     assert.equal(editDistance('paypal', 'paypla'), 1);
     assert.equal(editDistance('kitten', 'sitting'), 3);
+  });
+
+  it('names the impersonated crypto wallets and antivirus brands in display names and domains', () => {
+    assert.deepEqual(
+      brandsInText('Support Team, Ledger©').map((b) => b.name),
+      ['ledger'],
+    );
+    assert.deepEqual(
+      brandsInText('Trust Wallet').map((b) => b.name),
+      ['trustwallet'],
+    );
+    assert.equal(lookalikeBrand('mcafee-renewal', 'mcafee-renewal.com')?.name, 'mcafee');
+    assert.equal(lookalikeBrand('ledger', 'ledger.com'), undefined);
+  });
+
+  it('finds words disguised from filters, not foreign-script words or ordinary numbers', () => {
+    assert.deepEqual(obfuscatedWords('___C0NFIRMATI0N-53668___ 0fficial notice'), ['C0NFIRMATI0N', '0fficial']);
+    assert.deepEqual(obfuscatedWords('Your wallet h\u0430s failed'), ['h\u0430s']); // Cyrillic а inside a Latin word
+    assert.deepEqual(obfuscatedWords('New Me\u200bmb\u200ber\u200bship'), ['Membership']); // zero-width spaces
+    assert.deepEqual(obfuscatedWords('Новая версия Windows 10Mbps x2 2024 Q1 B2B'), []);
+    assert.deepEqual(obfuscatedWords('Meeting notes for the 10 am call'), []);
+    assert.equal(obfuscationSignals('Hello', 'P\u0430yPal Service')[0]?.feature, 'obfuscated-words');
+    assert.deepEqual(obfuscationSignals('Lunch on Friday?', 'Alice Example'), []);
   });
 
   it('folds homoglyphs and invisible characters but never changes ASCII', () => {
@@ -134,6 +163,22 @@ describe('mail parsing and signals', () => {
       assert.ok(f.has(name), `expected ${name} in ${[...f].join(', ')}`);
     }
     assert.ok(!f.has('dkim-fail'), 'dkim=none is not a failure');
+  });
+
+  it('replies diverted to a webmail address raise reply-to-freemail; a webmail sender replying to itself does not', async () => {
+    const scam = await parse(
+      buildMail({
+        from: 'Barrister Jensen <info@lawfirm.example>',
+        replyTo: 'jensen.claims@gmail.com',
+        subject: 'Your awarded funds',
+        text: 'Reply with your full name to claim.',
+      }),
+    );
+    assert.ok(features(scam).has('reply-to-freemail'));
+    const friend = await parse(
+      buildMail({ from: 'Kim <kim@gmail.com>', replyTo: 'kim@gmail.com', subject: 'hi', text: 'See you soon.' }),
+    );
+    assert.ok(!features(friend).has('reply-to-freemail'));
   });
 
   it('a plain colleague mail raises no header, URL or attachment signal (only its link count)', async () => {
