@@ -34,7 +34,7 @@ import {
   scoreAll,
 } from '../src/detectors/triage/evaluate.js';
 import { SignatureRarity } from '../src/detectors/triage/features.js';
-import { groupAlerts } from '../src/detectors/triage/group.js';
+import { type GroupCounts, groupAlerts } from '../src/detectors/triage/group.js';
 import { TriageRanker } from '../src/detectors/triage/ranker.js';
 import { ruleAlerts } from '../src/detectors/triage/rules.js';
 
@@ -90,6 +90,7 @@ function severityBaseline(items: readonly LabelledIncident[]): ScoredIncident[] 
 interface Stream {
   alerts: TriageAlert[];
   incidents: Incident[];
+  groupCounts: GroupCounts;
   labelled: LabelledIncident[];
   groupMs: number;
   featureMs: number;
@@ -97,11 +98,11 @@ interface Stream {
 
 function stream(alerts: TriageAlert[], rarity: SignatureRarity): Stream {
   let t = performance.now();
-  const { incidents } = groupAlerts(alerts);
+  const { incidents, counts: groupCounts } = groupAlerts(alerts);
   const groupMs = performance.now() - t;
   t = performance.now();
   const labelled = labelIncidents(alerts, incidents, { rarity });
-  return { alerts, incidents, labelled, groupMs, featureMs: performance.now() - t };
+  return { alerts, incidents, groupCounts, labelled, groupMs, featureMs: performance.now() - t };
 }
 
 function describe(s: Stream) {
@@ -111,6 +112,7 @@ function describe(s: Stream) {
     incidents: s.incidents.length,
     trueIncidents: s.labelled.filter((l) => l.truth).length,
     alertsPerIncident: r3(s.alerts.length / s.incidents.length),
+    grouping: s.groupCounts,
   };
 }
 
