@@ -11,6 +11,7 @@ import {
   explainIncident,
   ingestAlerts,
   loadTriageModel,
+  queue as rankQueue,
 } from '../../../src/detectors/triage/pipeline.js';
 import { listIncidents, listVerdicts, TRIAGE_MIGRATIONS } from '../../../src/detectors/triage/triage-store.js';
 import { openStore } from '../../../src/store/store.js';
@@ -79,6 +80,17 @@ describe('triage pipeline', () => {
     assert.ok(r.scoreAfter < r.scoreBefore);
     assert.equal(r.rescored, 1);
     assert.equal(loadTriageModel(db).ranker.verdicts.fp, 1, 'the model is persisted');
+    // Rescoring leaves explanations to be computed on demand; queue() computes and caches them.
+    const open = queue[0]?.id as string;
+    assert.deepEqual(listIncidents(db, { status: 'open' })[0]?.scoreExplanation, []);
+    const shown = rankQueue(db, { status: 'open' });
+    assert.equal(shown[0]?.id, open);
+    const sum = (shown[0]?.scoreExplanation ?? []).reduce((s, r) => s + r.weight, 0);
+    assert.ok(
+      Math.abs(1 / (1 + Math.exp(-sum)) - (shown[0]?.score as number)) < 1e-9,
+      'reasons add up to the stored score',
+    );
+    assert.deepEqual(listIncidents(db, { status: 'open' })[0]?.scoreExplanation, shown[0]?.scoreExplanation);
     db.close();
   });
 });
