@@ -197,10 +197,9 @@ export function registerTriageCommand(program: Command): void {
           return;
         }
         const skipped = counts.malformed + counts.unknown;
+        const formats = Object.entries(counts.byFormat).map(([k, v]) => `${k} ${v}`);
         out.out(
-          `read ${counts.read} records: ${counts.parsed} alerts (${Object.entries(counts.byFormat)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}), ${counts.ignored} non-alert events ignored, ${counts.duplicates} duplicate deliveries, ` +
+          `read ${counts.read} records: ${counts.parsed} alerts${formats.length ? ` (${formats.join(', ')})` : ''}, ${counts.ignored} non-alert events ignored, ${counts.duplicates} duplicate deliveries, ` +
             `${counts.malformed} malformed, ${counts.unknown} of unknown shape\n`,
         );
         out.out(
