@@ -35,7 +35,10 @@ describe('plantCompromises', () => {
       assert.equal(mine.length, v.recordIds.length);
       // The spray's failed logons name other accounts; everything else is in the victim's name.
       assert.ok(mine.every((e) => !e.machineAccount && (e.user === v.user || e.action === 'logon-failure')));
-      assert.ok(mine.some((e) => e.user !== v.user), 'high intensity includes a password spray');
+      assert.ok(
+        mine.some((e) => e.user !== v.user),
+        'high intensity includes a password spray',
+      );
       assert.equal(v.start, Math.min(...mine.map((e) => e.time)));
       assert.ok(v.start >= t0 + 0.5 * span, 'the first half stays clean');
       assert.equal(v.techniques.length, 7);
