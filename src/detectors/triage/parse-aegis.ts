@@ -4,7 +4,7 @@
  *    query budgets, drift monitors — the model is the asset (host), the API key the user;
  *  - detector verdicts as `aegis nids detect --json` / `aegis phish detect --json` print them
  *    ({score, label, reasons, line | id}); benign labels are ignored;
- *  - `aegis uba score --json` users ({users: [{user, risk, reasons}]}): one alert per risky user.
+ *  - `aegis uba score --json` users ({users: [{user, risk, reasons, alerts, lastSeen}]}): one alert per risky user.
  * Verdicts carry no time of their own: they take `time` when present, else the caller's fallback.
  */
 import type { StoredAlert } from '../../gateway/alerts.js';
@@ -161,8 +161,10 @@ export function parseAegisVerdict(record: Record<string, unknown>, fallbackTime:
 }
 
 /**
- * `aegis uba score --json` users with risk ≥ minRisk, one alert each ('uba:user-risk', tactic
- * Initial Access/Valid Accounts T1078: a compromised account behaving unlike itself).
+ * `aegis uba score --json` users with risk ≥ minRisk and at least one suspicious event, one alert
+ * each ('uba:user-risk', ATT&CK Valid Accounts T1078: a compromised account behaving unlike
+ * itself). UBA risk is a decayed sum of event scores (unbounded); the confidence is 1 − e^(−risk),
+ * as triage's user-risk feature squashes it. Time: the user's lastSeen, else the run's asOf.
  */
 export function parseUbaUsers(record: Record<string, unknown>, fallbackTime: number, minRisk = 0.5): TriageAlert[] {
   if (!isUbaUsers(record)) return [];
@@ -170,16 +172,18 @@ export function parseUbaUsers(record: Record<string, unknown>, fallbackTime: num
   for (const u of record.users as Record<string, unknown>[]) {
     const risk = num(u.risk);
     if (risk === undefined || risk < minRisk) continue;
-    const time = parseTime(u.updatedAt ?? u.updated_at) ?? fallbackTime;
+    if (typeof u.alerts === 'number' && u.alerts === 0) continue;
+    const time = parseTime(u.lastSeen ?? u.updatedAt ?? u.updated_at) ?? parseTime(record.asOf) ?? fallbackTime;
     const user = entity(u.user);
+    const confidence = 1 - Math.exp(-risk);
     out.push({
-      id: contentId('aegis-uba', [user, risk, time]),
+      id: contentId('aegis-uba', [user, entity(u.domain), risk, time]),
       time,
       source: 'aegis-detector',
       signatureId: 'uba:user-risk',
-      signature: `user ${user} risk ${risk.toFixed(2)}${topReason(u.reasons) ? `: ${topReason(u.reasons)}` : ''}`,
-      severity: risk >= 0.9 ? 'high' : risk >= 0.7 ? 'medium' : 'low',
-      ...(risk <= 1 ? { confidence: risk } : {}),
+      signature: `user ${user} behaviour risk ${risk.toFixed(2)}${topReason(u.reasons) ? `: ${topReason(u.reasons)}` : ''}`,
+      severity: confidence >= 0.95 ? 'high' : confidence >= 0.75 ? 'medium' : 'low',
+      confidence,
       srcIp: '',
       destIp: '',
       host: entity(u.host),

@@ -98,19 +98,34 @@ describe('parse-aegis', () => {
     assert.equal(parseAegisVerdict({ score: 'high', label: 'dos' }, t).kind, 'malformed');
   });
 
-  test('UBA users: one alert per user at or above the risk threshold', () => {
+  test('UBA users: one alert per user at or above the risk threshold with suspicious events', () => {
+    const lastSeen = Date.UTC(2024, 2, 1, 3);
     const alerts = parseUbaUsers(
       {
         users: [
-          { user: 'Alice', risk: 0.95, reasons: [{ detail: 'first logon to dc01' }] },
-          { user: 'bob', risk: 0.1, reasons: [] },
+          {
+            user: 'Alice',
+            domain: 'corp',
+            risk: 3.2,
+            alerts: 4,
+            lastSeen,
+            reasons: [{ detail: 'first logon to dc01' }],
+          },
+          { user: 'bob', risk: 0.1, alerts: 1, reasons: [] },
+          { user: 'carol', risk: 2, alerts: 0, reasons: [] },
         ],
+        asOf: lastSeen,
       },
       1000,
     );
     assert.equal(alerts.length, 1);
-    assert.equal(alerts[0]?.user, 'alice');
-    assert.equal(alerts[0]?.technique, 'T1078');
-    assert.match(alerts[0]?.signature ?? '', /first logon to dc01/);
+    const a = alerts[0];
+    assert.ok(a);
+    assert.equal(a.user, 'alice');
+    assert.equal(a.technique, 'T1078');
+    assert.equal(a.time, lastSeen);
+    assert.ok(Math.abs((a.confidence ?? 0) - (1 - Math.exp(-3.2))) < 1e-12);
+    assert.equal(a.severity, 'high');
+    assert.match(a.signature, /first logon to dc01/);
   });
 });
