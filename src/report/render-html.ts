@@ -4,7 +4,7 @@
  * MITRE ATLAS technique pages). Every string from the document is HTML-escaped.
  */
 import { atlasUrl } from './atlas.js';
-import { type ChartSeries, lineChartSvg } from './charts.js';
+import type { ChartSeries, LineChartOptions } from './charts.js';
 import { encodePng, pngDataUri } from './png.js';
 import type {
   Report,
@@ -217,6 +217,12 @@ async function robustnessCharts(report: Report): Promise<string[]> {
     charts.push(`<figure class="chart card">${inlineSvg(svg)}</figure>`);
   }
   return charts;
+}
+
+/** vega and vega-lite take ~0.4 s of CPU to load: only commands that draw a chart pay for them. */
+async function lineChartSvg(options: LineChartOptions): Promise<string> {
+  const charts = await import('./charts.js');
+  return charts.lineChartSvg(options);
 }
 
 async function extraChart(chart: ReportChart): Promise<string> {
