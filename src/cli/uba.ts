@@ -20,7 +20,7 @@ import {
   type ReadEventsOptions,
   readEvents,
 } from '../detectors/behavior/read-events.js';
-import { type RiskOptions, type ScoreStreamResult, scoreStream } from '../detectors/behavior/risk.js';
+import { type RankBy, type RiskOptions, type ScoreStreamResult, scoreStream } from '../detectors/behavior/risk.js';
 import { BEHAVIOR_MIGRATIONS, readUserRisk, saveUserRisk } from '../detectors/behavior/risk-store.js';
 import {
   type FileCounts,
@@ -41,6 +41,7 @@ interface IngestFlags {
   skew: string;
   dedup: string;
   halfLife: string;
+  rankBy: string;
   includeMachineAccounts?: boolean;
   json?: boolean;
 }
@@ -77,9 +78,16 @@ function notePerFile(perFile: readonly FileCounts[]): void {
   for (const p of perFile) note(`  ${p.path} (${p.format}): ${formatCounts(p.counts)}`);
 }
 
+function rankByFlag(f: IngestFlags): RankBy {
+  if (f.rankBy === 'current') return 'risk';
+  if (f.rankBy === 'peak') return 'peak';
+  throw new AegisInputError(`--rank-by takes current or peak; got '${f.rankBy}'`);
+}
+
 function riskOptions(f: IngestFlags): RiskOptions {
   return {
     halfLifeMs: parsePositiveNumber('--half-life', f.halfLife) * 3_600_000,
+    rankBy: rankByFlag(f),
     includeMachineAccounts: Boolean(f.includeMachineAccounts),
   };
 }
@@ -115,18 +123,21 @@ function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined || !Number.isFinite(ms) || ms <= 0 ? null : new Date(ms).toISOString();
 }
 
-function toDocument(files: string[], s: Scored, top: number | undefined): UbaScoreDocument {
+function toDocument(files: string[], s: Scored, top: number | undefined, rankBy: RankBy): UbaScoreDocument {
   const users: UbaUserRow[] = rankRows(
     s.result.users.map((u) => ({
       user: u.user,
       domain: u.domain,
       risk: u.risk,
+      peakRisk: u.peakRisk,
+      peakAt: iso(u.peakAt),
       reasons: u.reasons,
       events: u.events,
       alerts: u.alerts,
       firstAlert: iso(u.firstAlert),
       lastSeen: iso(u.lastSeen) ?? '',
     })),
+    rankBy,
   );
   return {
     users: top === undefined ? users : users.slice(0, top),
@@ -152,6 +163,7 @@ function addReadOptions(cmd: Command): Command {
     .option('--skew <seconds>', 'allowed clock skew per host before an older event counts as out of order', '300')
     .option('--dedup <n>', 'recent record ids remembered to drop duplicate deliveries (0 = off)', '200000')
     .option('--half-life <hours>', 'half-life of a user’s risk', '24')
+    .option('--rank-by <what>', 'current (risk at the last event) or peak (highest risk reached: old logs)', 'current')
     .option('--include-machine-accounts', 'rank machine and service accounts too')
     .option('--json', 'print JSON');
 }
@@ -219,7 +231,7 @@ export function registerUbaCommand(program: Command): void {
     .action(async (files: string[], f: IngestFlags & { top?: string; report?: string }) => {
       const top = f.top === undefined ? undefined : parsePositiveInt('--top', f.top);
       const scored = await scoreFiles(files, f);
-      const doc = toDocument(files, scored, undefined);
+      const doc = toDocument(files, scored, undefined, rankByFlag(f));
       if (f.report) {
         const written = await writeUbaReport(f.report, doc);
         note(`report: ${written.html}\n        ${written.json}`);

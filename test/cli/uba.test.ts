@@ -43,11 +43,19 @@ describe('aegis uba score', () => {
     const table = await runCli(['uba', 'score', FIXTURE, '--top', '3', '--report', report]);
     assert.equal(table.code, 0, table.stderr);
     const rows = table.stdout.trim().split('\n');
-    assert.match(rows[0] as string, /user\s+risk\s+reasons/);
+    assert.match(rows[0] as string, /user\s+risk\s+peak\s+reasons/);
     assert.match(rows[1] as string, /^\s*1\s+theshire\\pgustavo\s+\d/);
     assert.match(table.stderr, /208 events scored/);
     assert.ok(existsSync(report) && existsSync(join(dir, 'out', 'uba.json')));
     assert.match(readFileSync(report, 'utf8'), /<td>theshire\\pgustavo<\/td>/);
+    const peak = JSON.parse((await runCli(['uba', 'score', FIXTURE, '--json', '--rank-by', 'peak'])).stdout) as {
+      users: { user: string; risk: number; peakRisk: number }[];
+    };
+    assert.equal(peak.users[0]?.user, 'pgustavo');
+    assert.ok(
+      peak.users.every((u) => u.peakRisk >= u.risk - 1e-9),
+      'peak is never below the final risk',
+    );
   });
 
   it('reads auth.log with --year and a CSV side by side', async () => {

@@ -22,6 +22,8 @@ export interface RiskOptions extends UbaOptions {
   includeMachineAccounts?: boolean;
   /** Reasons kept per user in the ranking (default 5). */
   topReasons?: number;
+  /** Rank by the risk at the end of the stream (default) or by the highest risk each user reached. */
+  rankBy?: RankBy;
   /** Alerts kept in the result (default 10 000; further ones are only counted). */
   maxAlerts?: number;
   /** Continue with an existing detector (its baselines) instead of a fresh one. */
@@ -30,11 +32,17 @@ export interface RiskOptions extends UbaOptions {
   onVerdict?: (event: BehaviorEvent, verdict: Verdict, userRisk: number) => void;
 }
 
+/** 'risk': decayed risk at the end of the stream (who is risky now); 'peak': highest risk reached (forensics on old logs). */
+export type RankBy = 'risk' | 'peak';
+
 export interface UserRisk {
   user: string;
   domain: string;
   /** Decayed risk at the end of the stream. */
   risk: number;
+  /** The highest risk the user reached during the stream, and when (ms; null without alerts). */
+  peakRisk: number;
+  peakAt: number | null;
   /** Top reasons, strongest first; weight = the feature's decayed share of the risk. */
   reasons: Reason[];
   events: number;
@@ -87,6 +95,8 @@ interface UserState {
   domain: string;
   risk: number;
   time: number;
+  peak: number;
+  peakAt: number | null;
   reasons: Map<string, ReasonSum>;
   events: number;
   alerts: number;
@@ -112,6 +122,8 @@ export class RiskAccumulator {
         domain: e.domain,
         risk: 0,
         time: e.time,
+        peak: 0,
+        peakAt: null,
         reasons: new Map(),
         events: 0,
         alerts: 0,
@@ -143,6 +155,10 @@ export class RiskAccumulator {
     this.decayTo(s, e.time);
     const f = e.time < s.time ? 2 ** (-(s.time - e.time) / this.halfLifeMs) : 1; // late event: already decayed
     s.risk += verdict.score * f;
+    if (s.risk > s.peak) {
+      s.peak = s.risk;
+      s.peakAt = s.time;
+    }
     s.alerts++;
     if (s.firstAlert === null || e.time < s.firstAlert) s.firstAlert = e.time;
     for (const r of verdict.reasons) {
@@ -163,8 +179,11 @@ export class RiskAccumulator {
     return s ? decayRisk(s.risk, time - s.time, this.halfLifeMs) : 0;
   }
 
-  /** Users ranked by risk at `asOf`, highest first (ties: by name). */
-  ranking(asOf: number, options: { includeMachineAccounts?: boolean; topReasons?: number } = {}): UserRisk[] {
+  /** Users ranked by risk at `asOf` (or by peak risk), highest first (ties: by name). */
+  ranking(
+    asOf: number,
+    options: { includeMachineAccounts?: boolean; topReasons?: number; rankBy?: RankBy } = {},
+  ): UserRisk[] {
     const top = options.topReasons ?? 5;
     const out: UserRisk[] = [];
     for (const s of this.states.values()) {
@@ -182,6 +201,8 @@ export class RiskAccumulator {
         user: s.user,
         domain: s.domain,
         risk: s.risk * f,
+        peakRisk: s.peak,
+        peakAt: s.peakAt,
         reasons,
         events: s.events,
         alerts: s.alerts,
@@ -190,7 +211,8 @@ export class RiskAccumulator {
         machineAccount: s.machineAccount,
       });
     }
-    return out.sort((a, b) => b.risk - a.risk || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+    const key = options.rankBy === 'peak' ? (u: UserRisk) => u.peakRisk : (u: UserRisk) => u.risk;
+    return out.sort((a, b) => key(b) - key(a) || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
   }
 }
 
@@ -240,7 +262,11 @@ export class UbaStream {
 
   result(): ScoreStreamResult {
     const asOf = Number.isFinite(this.asOf) ? this.asOf : 0;
-    const all = this.risk.ranking(asOf, { includeMachineAccounts: true, topReasons: this.options.topReasons });
+    const all = this.risk.ranking(asOf, {
+      includeMachineAccounts: true,
+      topReasons: this.options.topReasons,
+      rankBy: this.options.rankBy,
+    });
     const users = this.options.includeMachineAccounts ? all : all.filter((u) => !u.machineAccount);
     return {
       users,

@@ -13,6 +13,9 @@ export interface UbaUserRow {
   user: string;
   domain: string;
   risk: number;
+  /** Highest risk reached during the stream, and when (ISO). */
+  peakRisk?: number;
+  peakAt?: string | null;
   reasons: Reason[];
   events?: number;
   alerts?: number;
@@ -46,9 +49,10 @@ function round(x: number, digits = 4): number {
   return Number.isFinite(x) ? Number(x.toPrecision(digits)) : x;
 }
 
-/** Rows sorted by risk (highest first), reasons kept as given. */
-export function rankRows(rows: UbaUserRow[]): UbaUserRow[] {
-  return [...rows].sort((a, b) => b.risk - a.risk || a.user.localeCompare(b.user));
+/** Rows sorted by risk, or by peak risk (highest first), reasons kept as given. */
+export function rankRows(rows: UbaUserRow[], by: 'risk' | 'peak' = 'risk'): UbaUserRow[] {
+  const key = by === 'peak' ? (r: UbaUserRow) => r.peakRisk ?? r.risk : (r: UbaUserRow) => r.risk;
+  return [...rows].sort((a, b) => key(b) - key(a) || a.user.localeCompare(b.user));
 }
 
 /** Plain-text table for the terminal. */
@@ -56,7 +60,7 @@ export function formatUserTable(rows: readonly UbaUserRow[], top: number): strin
   const shown = rows.slice(0, top);
   if (shown.length === 0) return '(no users)\n';
   const width = Math.max(4, ...shown.map((r) => r.user.length + (r.domain ? r.domain.length + 1 : 0)));
-  const lines = [`${'#'.padStart(3)}  ${'user'.padEnd(width)}  ${'risk'.padStart(9)}  reasons`];
+  const lines = [`${'#'.padStart(3)}  ${'user'.padEnd(width)}  ${'risk'.padStart(9)}  ${'peak'.padStart(9)}  reasons`];
   shown.forEach((r, i) => {
     const name = r.domain ? `${r.domain}\\${r.user}` : r.user;
     const why = r.reasons
@@ -64,7 +68,11 @@ export function formatUserTable(rows: readonly UbaUserRow[], top: number): strin
       .map((x) => x.detail)
       .join('; ');
     lines.push(
-      `${String(i + 1).padStart(3)}  ${name.padEnd(width)}  ${round(r.risk).toFixed(2).padStart(9)}  ${why}`.trimEnd(),
+      `${String(i + 1).padStart(3)}  ${name.padEnd(width)}  ${round(r.risk).toFixed(2).padStart(9)}  ${round(
+        r.peakRisk ?? r.risk,
+      )
+        .toFixed(2)
+        .padStart(9)}  ${why}`.trimEnd(),
     );
   });
   if (rows.length > shown.length) lines.push(`  … ${rows.length - shown.length} more (use --top)`);
@@ -87,7 +95,7 @@ export function renderUbaHtml(doc: UbaScoreDocument): string {
             `<li>${escapeHtml(r.detail)} <span class="w">(${escapeHtml(r.feature)}, ${round(r.weight, 3)})</span></li>`,
         )
         .join('');
-      return `<tr><td class="num">${i + 1}</td><td>${escapeHtml(u.domain ? `${u.domain}\\${u.user}` : u.user)}</td><td class="num">${round(u.risk)}</td><td class="num">${u.events ?? ''}</td><td class="num">${u.alerts ?? ''}</td><td><ul>${reasons}</ul></td></tr>`;
+      return `<tr><td class="num">${i + 1}</td><td>${escapeHtml(u.domain ? `${u.domain}\\${u.user}` : u.user)}</td><td class="num">${round(u.risk)}</td><td class="num">${round(u.peakRisk ?? u.risk)}</td><td class="num">${u.events ?? ''}</td><td class="num">${u.alerts ?? ''}</td><td><ul>${reasons}</ul></td></tr>`;
     })
     .join('\n');
   const c = doc.counts;
@@ -105,7 +113,7 @@ ${
     ? `<ul>${(doc.perFile ?? []).map((p) => `<li>${escapeHtml(p.path)} (${escapeHtml(p.format)}): ${escapeHtml(formatCounts(p.counts))}</li>`).join('')}</ul>`
     : ''
 }
-<table><thead><tr><th>#</th><th>user</th><th>risk</th><th>events</th><th>alerts</th><th>reasons</th></tr></thead><tbody>
+<table><thead><tr><th>#</th><th>user</th><th>risk</th><th>peak</th><th>events</th><th>alerts</th><th>reasons</th></tr></thead><tbody>
 ${rows}
 </tbody></table></body></html>
 `;

@@ -29,6 +29,26 @@ describe('RiskAccumulator', () => {
     assert.equal(u.events, 2);
   });
 
+  it("keeps each user's peak risk; rankBy peak puts an old incident above a fresh small one", () => {
+    const acc = new RiskAccumulator(DAY, 5);
+    acc.add(ev({ time: T0, user: 'old' }), verdict(40));
+    acc.add(ev({ time: T0 + 10 * DAY, user: 'fresh' }), verdict(6));
+    const now = T0 + 10 * DAY;
+    const byRisk = acc.ranking(now);
+    assert.deepEqual(
+      byRisk.map((u) => u.user),
+      ['fresh', 'old'],
+    );
+    const old = byRisk[1];
+    assert.ok(Math.abs(old.risk - 40 / 1024) < 1e-9, 'ten half-lives later');
+    assert.equal(old.peakRisk, 40);
+    assert.equal(old.peakAt, T0);
+    assert.deepEqual(
+      acc.ranking(now, { rankBy: 'peak' }).map((u) => u.user),
+      ['old', 'fresh'],
+    );
+  });
+
   it('ranks by risk and leaves machine accounts out unless asked', () => {
     const acc = new RiskAccumulator(DAY, 5);
     acc.add(ev({ time: T0, user: 'bob' }), verdict(6));
