@@ -4,18 +4,16 @@
  * finish before exiting 0. Bad flags and configs exit 2 in-process, naming what is wrong.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { serveConfig } from '../../src/cli/serve.js';
 import { runCli } from '../helpers/run-cli.js';
+import { REPO_ROOT, serveChild } from '../helpers/serve-child.js';
 
-const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const CNN = join(repoRoot, 'test', 'fixtures', 'fmnist_cnn.onnx');
+const CNN = join(REPO_ROOT, 'test', 'fixtures', 'fmnist_cnn.onnx');
 const ROW = Array.from({ length: 784 }, (_, i) => (i % 28) / 28);
 const BODY = JSON.stringify({ inputs: [ROW], shape: [1, 28, 28, 1] });
 
@@ -24,49 +22,6 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'aegis-serve-cli-'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<number | null>;
-}
-
-function serve(args: string[]): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'serve', ...args],
-    {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exit = new Promise<number | null>((resolveExit) => child.on('exit', (code) => resolveExit(code)));
-  return new Promise((resolveServed, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no listening line within 120 s; stderr:\n${err}`));
-    }, 120_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /^aegis gateway listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolveServed({ child, url: match[1] as string, stdout: () => out, stderr: () => err, exit });
-      }
-    });
-    void exit.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`aegis serve exited with ${code} before listening; stderr:\n${err}`));
-    });
-  });
-}
 
 async function createKey(dataDir: string, name: string): Promise<string> {
   const run = await runCli(['keys', 'create', '--data-dir', dataDir, '--name', name, '--models', 'cnn']);
@@ -102,7 +57,7 @@ describe('aegis serve (child process)', () => {
   it('quick form: serves a key made by aegis keys create; SIGTERM drains the in-flight request and exits 0', async () => {
     const dataDir = join(dir, 'quick');
     const key = await createKey(dataDir, 'alice');
-    const served = await serve(['--model', `cnn=${CNN}`, '--port', '0', '--data-dir', dataDir]);
+    const served = await serveChild(['--model', `cnn=${CNN}`, '--port', '0', '--data-dir', dataDir]);
     try {
       const res = await fetch(`${served.url}/v1/models/cnn/predict`, {
         method: 'POST',
@@ -124,7 +79,7 @@ describe('aegis serve (child process)', () => {
       const answer = await slow.answer;
       assert.match(answer, /^HTTP\/1\.1 200 OK/);
       assert.match(answer, /"labels":\[\d\]/);
-      assert.equal(await served.exit, 0);
+      assert.equal((await served.exit).code, 0);
 
       assert.equal(served.stdout().trim().split('\n').length, 1, 'stdout carries only the listening line');
       const logs = served
@@ -160,7 +115,7 @@ describe('aegis serve (child process)', () => {
         '',
       ].join('\n'),
     );
-    const served = await serve(['--config', join(configDir, 'aegis.yaml'), '--port', '0', '--log-level', 'warn']);
+    const served = await serveChild(['--config', join(configDir, 'aegis.yaml'), '--port', '0', '--log-level', 'warn']);
     try {
       const ready = await fetch(`${served.url}/readyz`);
       assert.equal(ready.status, 200);
@@ -172,7 +127,7 @@ describe('aegis serve (child process)', () => {
       assert.equal(res.status, 200);
       assert.deepEqual(Object.keys((await res.json()) as object), ['labels', 'model', 'requestId']);
       served.child.kill('SIGINT');
-      assert.equal(await served.exit, 0);
+      assert.equal((await served.exit).code, 0);
       assert.equal(served.stderr().trim(), '', 'warn level: nothing to say');
     } finally {
       served.child.kill('SIGKILL');

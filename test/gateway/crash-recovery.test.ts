@@ -6,17 +6,15 @@
  * gateway restarted on the same data directory serves again and keeps extending the same chain.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/store.js';
 import { CNN_PATH, testImages } from '../helpers/gateway-fixture.js';
 import { runCli } from '../helpers/run-cli.js';
+import { type ServedChild, serveChild } from '../helpers/serve-child.js';
 
-const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const IN_FLIGHT = 50;
 /** 200s to collect before the kill: enough that the kill lands mid-load, not at the start. */
 const SERVED_BEFORE_KILL = 300;
@@ -53,57 +51,9 @@ before(async () => {
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  stderr: () => string;
-}
-
-/** `aegis serve --config … --port 0` as a child process; resolves once it prints its listening line. */
-function serve(): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src', 'cli', 'main.ts'),
-      'serve',
-      '--config',
-      configPath,
-      '--port',
-      '0',
-      '--log-level',
-      'error',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    err += chunk.toString();
-  });
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.on('exit', (code, signal) => r({ code, signal })),
-  );
-  return new Promise((resolveServed, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no listening line within 120 s; stderr:\n${err}`));
-    }, 120_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /aegis gateway listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolveServed({ child, url: match[1] as string, exit, stderr: () => err });
-      }
-    });
-    void exit.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`aegis serve exited (${code ?? signal}) before listening; stderr:\n${err}`));
-    });
-  });
+/** `aegis serve --config … --port 0` as a child process, once it is listening. */
+function serve(): Promise<ServedChild> {
+  return serveChild(['--config', configPath, '--port', '0', '--log-level', 'error']);
 }
 
 function predict(url: string, key: string, body: string): Promise<Response> {

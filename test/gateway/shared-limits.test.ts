@@ -8,90 +8,35 @@
  * Needs AEGIS_TEST_REDIS_URL (.ci/run starts a Redis and sets it); skips with the reason otherwise.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { listAlerts } from '../../src/gateway/alerts.js';
 import { openStore } from '../../src/store/store.js';
 import { redisSkipReason } from '../helpers/redis.js';
 import { runCli } from '../helpers/run-cli.js';
+import { REPO_ROOT, type ServedChild, serveChild, stopChild } from '../helpers/serve-child.js';
 
-const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const CNN_PATH = join(repoRoot, 'test', 'fixtures', 'fmnist_cnn.onnx');
+const CNN_PATH = join(REPO_ROOT, 'test', 'fixtures', 'fmnist_cnn.onnx');
 const BUDGET = 12;
 
 const url = process.env.AEGIS_TEST_REDIS_URL;
 const skip = await redisSkipReason(url);
 const prefix = `aegis-shared-test-${process.pid}-${Date.now()}`;
 
-interface Gateway {
-  child: ChildProcess;
-  url: string;
-  stderr: string[];
-}
-
-/** Spawns `aegis serve --config F --port 0 --data-dir D` and waits for its listening line. */
-function serve(configPath: string, dataDir: string): Promise<Gateway> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(repoRoot, 'src', 'cli', 'main.ts'),
-      'serve',
-      '--config',
-      configPath,
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'warn',
-    ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const stderr: string[] = [];
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-  return new Promise((resolveGateway, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`aegis serve did not report its URL within 90 s; stderr:\n${stderr.join('')}`));
-    }, 90_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /aegis gateway listening on (http:\/\/\S+)/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolveGateway({ child, url: match[1], stderr });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`aegis serve exited with ${code} before listening; stderr:\n${stderr.join('')}`));
-    });
-  });
-}
-
-async function stop(gateway: Gateway | undefined): Promise<void> {
-  if (!gateway || gateway.child.exitCode !== null) return;
-  const exited = new Promise((r) => gateway.child.once('exit', r));
-  gateway.child.kill('SIGTERM');
-  const timer = setTimeout(() => gateway.child.kill('SIGKILL'), 15_000);
-  await exited;
-  clearTimeout(timer);
+/** `aegis serve --config F --port 0 --data-dir D`, once it is listening. */
+function serve(configPath: string, dataDir: string): Promise<ServedChild> {
+  return serveChild(['--config', configPath, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'], 90_000);
 }
 
 describe('two gateway processes share one Redis', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'aegis-shared-limits-'));
-  const gateways: Gateway[] = [];
+  const gateways: ServedChild[] = [];
 
   after(async () => {
-    await Promise.all(gateways.map(stop));
+    await Promise.all(gateways.map((g) => stopChild(g)));
     const client = new Redis(url!);
     const keys = await client.keys(`${prefix}:*`);
     if (keys.length) await client.del(...keys);
@@ -140,7 +85,7 @@ describe('two gateway processes share one Redis', { skip }, () => {
     assert.notEqual(gateways[0].url, gateways[1].url);
 
     const image = Array.from({ length: 28 * 28 }, (_, i) => (i % 29) / 29);
-    const predict = (g: Gateway) =>
+    const predict = (g: ServedChild) =>
       fetch(`${g.url}/v1/models/cnn/predict`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-api-key': key },
@@ -170,7 +115,7 @@ describe('two gateway processes share one Redis', { skip }, () => {
       await res.arrayBuffer();
     }
 
-    await Promise.all(gateways.map(stop));
+    await Promise.all(gateways.map((g) => stopChild(g)));
     const alerts = [dirA, dirB].flatMap((d) => {
       const db = openStore(join(d, 'aegis.db'));
       try {
