@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { adversariallyTrain } from '../src/detectors/phishing/adversarial-training.js';
 import { ARTEFACT_BUCKETS, artefactRow } from '../src/detectors/phishing/artefacts.js';
 import { loadMailCorpus, splitIndices } from '../src/detectors/phishing/corpus.js';
-import { readSmsData, readUrlCsv } from '../src/detectors/phishing/datasets.js';
+import { type LabelledStrings, readSmsData, readUrlCsv } from '../src/detectors/phishing/datasets.js';
 import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../src/detectors/phishing/evasion/text-attack.js';
 import type { FeatureConfig, FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
@@ -197,12 +197,11 @@ if (stages.has('artefacts')) {
   );
 }
 
-if (stages.has('url')) {
-  const path = `${DATA}/web-phishing-hannousse2021/dataset_phishing.csv.gz`;
-  const data = readUrlCsv(path);
-  const d = new PhishingDetector({ mode: 'url' });
+/** URL-only or text-only mode: stratified 70/30 split, threshold at 1% FPR out-of-fold, scored on the 30%. */
+function splitFitEval(mode: 'url' | 'sms', data: LabelledStrings): PhishEvaluation {
+  const d = new PhishingDetector({ mode });
   const [tr, te] = splitIndices(data.labels, 0.3, seed);
-  log(`url mode: ${tr.length} train, ${te.length} test`);
+  log(`${mode} mode: ${tr.length} train, ${te.length} test`);
   d.fitRows(
     tr.map((i) => d.featurize(data.items[i] as string)),
     tr.map((i) => data.labels[i] as number),
@@ -210,33 +209,24 @@ if (stages.has('url')) {
   );
   const started = performance.now();
   const logits = te.map((i) => d.logit(data.items[i] as string));
-  const ev = evaluateLogits(
+  return evaluateLogits(
     logits,
     te.map((i) => data.labels[i] as number),
     d.threshold,
     (performance.now() - started) / 1000,
   );
+}
+
+if (stages.has('url')) {
+  const path = `${DATA}/web-phishing-hannousse2021/dataset_phishing.csv.gz`;
+  const data = readUrlCsv(path);
+  const ev = splitFitEval('url', data);
   out.url = { ...brief(ev), targetFpr: 0.01, duplicates: data.duplicates, skipped: data.skipped.length };
 }
 
 if (stages.has('sms')) {
   const data = readSmsData('sms-spam');
-  const d = new PhishingDetector({ mode: 'sms' });
-  const [tr, te] = splitIndices(data.labels, 0.3, seed);
-  log(`sms mode: ${tr.length} train, ${te.length} test`);
-  d.fitRows(
-    tr.map((i) => d.featurize(data.items[i] as string)),
-    tr.map((i) => data.labels[i] as number),
-    { seed, targetFpr: 0.01 },
-  );
-  const started = performance.now();
-  const logits = te.map((i) => d.logit(data.items[i] as string));
-  const ev = evaluateLogits(
-    logits,
-    te.map((i) => data.labels[i] as number),
-    d.threshold,
-    (performance.now() - started) / 1000,
-  );
+  const ev = splitFitEval('sms', data);
   out.sms = { ...brief(ev), targetFpr: 0.01, duplicatesDropped: data.duplicates };
 }
 
