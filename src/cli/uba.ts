@@ -20,8 +20,16 @@ import {
   type ReadEventsOptions,
   readEvents,
 } from '../detectors/behavior/read-events.js';
-import { type RankBy, type RiskOptions, type ScoreStreamResult, scoreStream } from '../detectors/behavior/risk.js';
+import {
+  type RankBy,
+  RiskAccumulator,
+  type RiskOptions,
+  type ScoreStreamResult,
+  scoreStream,
+} from '../detectors/behavior/risk.js';
 import { BEHAVIOR_MIGRATIONS, readUserRisk, saveUserRisk } from '../detectors/behavior/risk-store.js';
+import { loadUbaState, type RestoredUba, STATE_MIGRATIONS, saveUbaState } from '../detectors/behavior/state-store.js';
+import { UbaDetector } from '../detectors/behavior/uba-detector.js';
 import {
   type FileCounts,
   formatCounts,
@@ -46,7 +54,7 @@ interface IngestFlags {
   json?: boolean;
 }
 
-const MIGRATIONS = [...BEHAVIOR_MIGRATIONS, ...INGEST_MIGRATIONS];
+const MIGRATIONS = [...BEHAVIOR_MIGRATIONS, ...INGEST_MIGRATIONS, ...STATE_MIGRATIONS];
 
 function note(text: string): void {
   cliOutput().err(`${text}\n`);
@@ -94,13 +102,15 @@ function riskOptions(f: IngestFlags): RiskOptions {
 
 interface Scored {
   result: ScoreStreamResult;
+  detector: UbaDetector;
+  risk: RiskAccumulator;
   counts: IngestCounts;
   perFile: FileCounts[];
   seconds: number;
   firstEvent: number | null;
 }
 
-async function scoreFiles(files: string[], f: IngestFlags): Promise<Scored> {
+async function scoreFiles(files: string[], f: IngestFlags, restored?: RestoredUba | null): Promise<Scored> {
   const counts = emptyCounts();
   const perFile: FileCounts[] = [];
   const options: ReadEventsOptions = {
@@ -110,13 +120,27 @@ async function scoreFiles(files: string[], f: IngestFlags): Promise<Scored> {
   const risk = riskOptions(f);
   let firstEvent: number | null = null;
   const started = performance.now();
+  const detector = restored?.detector ?? new UbaDetector(risk);
+  const accumulator =
+    restored?.risk ??
+    new RiskAccumulator(risk.halfLifeMs ?? 86_400_000, risk.riskThreshold ?? detector.options.threshold);
   const result = await scoreStream(readEvents(files, options), {
     ...risk,
+    detector,
+    risk: accumulator,
     onVerdict: (e) => {
       if (firstEvent === null || e.time < firstEvent) firstEvent = e.time;
     },
   });
-  return { result, counts, perFile, seconds: (performance.now() - started) / 1000, firstEvent };
+  return {
+    result,
+    detector,
+    risk: accumulator,
+    counts,
+    perFile,
+    seconds: (performance.now() - started) / 1000,
+    firstEvent,
+  };
 }
 
 function iso(ms: number | null | undefined): string | null {
@@ -180,12 +204,15 @@ export function registerUbaCommand(program: Command): void {
       .argument('<files...>', 'event files (.gz accepted)'),
   )
     .option('--store <path>', 'the SQLite store (default $AEGIS_STORE or .aegis/aegis.db)')
-    .action(async (files: string[], f: IngestFlags & { store?: string }) => {
+    .option('--fresh', 'start from empty baselines instead of continuing from what the store learned before')
+    .action(async (files: string[], f: IngestFlags & { store?: string; fresh?: boolean }) => {
       const storePath = f.store ?? defaultStorePath();
       const startedAt = Date.now();
-      const scored = await scoreFiles(files, f);
       const db = openStore(storePath, MIGRATIONS);
       try {
+        const restored = f.fresh ? null : loadUbaState(db, riskOptions(f));
+        const scored = await scoreFiles(files, f, restored);
+        saveUbaState(db, scored.detector, scored.risk);
         const asOf = scored.result.events > 0 ? scored.result.asOf : startedAt;
         const saved = saveUserRisk(db, scored.result.users, asOf);
         const runId = recordIngestRun(db, {
@@ -203,10 +230,16 @@ export function registerUbaCommand(program: Command): void {
           counts: scored.counts,
           perFile: scored.perFile,
           asOf: iso(asOf),
+          continued: restored ? { savedAt: iso(restored.savedAt), users: restored.users } : null,
         };
         if (f.json) cliOutput().out(`${JSON.stringify(doc, null, 2)}\n`);
         else {
           notePerFile(scored.perFile);
+          if (restored) {
+            note(
+              `continued from the baselines of ${restored.users} user(s) saved ${iso(restored.savedAt)} (--fresh to start over)`,
+            );
+          }
           cliOutput().out(
             `ingested ${files.length} file(s): ${formatCounts(scored.counts)}\n` +
               `saved risk of ${saved} user(s) as of ${iso(asOf) ?? 'n/a'} to ${storePath} (run ${runId})\n`,

@@ -122,6 +122,37 @@ describe('aegis uba ingest / users', () => {
     assert.match(table.stderr, /last ingest \(run \d+\)/);
   });
 
+  it('a second ingest continues from the saved baselines: two days ingested apart score as one stream', async () => {
+    // Day 1: carol's routine (ws1 from 10.0.0.7, office hours). Day 2: the same, then a 3 a.m. logon to a new host.
+    const header = 'user,time,host,source,action,outcome\n';
+    const day = (d: number) =>
+      Array.from(
+        { length: 30 },
+        (_, i) =>
+          `carol,2021-03-0${d}T${String(9 + (i % 8)).padStart(2, '0')}:${String(i).padStart(2, '0')}:00Z,ws1,10.0.0.7,logon,success`,
+      );
+    const first = join(dir, 'day1.csv');
+    const second = join(dir, 'day2.csv');
+    writeFileSync(first, `${header}${day(1).join('\n')}\n`);
+    writeFileSync(
+      second,
+      `${header}${[...day(2), 'carol,2021-03-03T03:00:00Z,db9,10.0.0.7,logon,success'].join('\n')}\n`,
+    );
+    const store = join(dir, 'continue.db');
+    assert.equal((await runCli(['uba', 'ingest', first, '--store', store])).code, 0);
+    const again = await runCli(['uba', 'ingest', second, '--store', store, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((JSON.parse(again.stdout) as { continued: { users: number } | null }).continued?.users, 1);
+    const stored = JSON.parse((await runCli(['uba', 'users', '--store', store, '--json'])).stdout) as ScoreJson;
+    const whole = JSON.parse((await runCli(['uba', 'score', first, second, '--json'])).stdout) as ScoreJson;
+    const carol = (doc: ScoreJson) => doc.users.find((u) => u.user === 'carol');
+    assert.ok((carol(whole)?.risk ?? 0) > 0, 'the new host at 3 a.m. raises risk');
+    assert.ok(Math.abs((carol(stored)?.risk ?? -1) - (carol(whole)?.risk ?? -2)) < 1e-9, 'same risk as one stream');
+    // --fresh forgets day 1: day 2's first events are then a new user's, not a routine's.
+    const fresh = await runCli(['uba', 'ingest', second, '--store', store, '--fresh', '--json']);
+    assert.equal((JSON.parse(fresh.stdout) as { continued: unknown }).continued, null);
+  });
+
   it('users on a store that does not exist exits 2', async () => {
     const run = await runCli(['uba', 'users', '--store', join(dir, 'absent.db')]);
     assert.equal(run.code, 2);

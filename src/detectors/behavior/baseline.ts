@@ -53,6 +53,19 @@ export class CappedCounter {
     this.counts.set(value, 1);
   }
 
+  /** Plain data for saving (v8-serialisable). */
+  toPlain(): PlainCounter {
+    return { cap: this.cap, counts: this.counts, total: this.total, evicted: this.evicted };
+  }
+
+  static fromPlain(p: PlainCounter): CappedCounter {
+    const c = new CappedCounter(p.cap);
+    for (const [v, n] of p.counts) c.counts.set(v, n);
+    c.total = p.total;
+    c.evicted = p.evicted;
+    return c;
+  }
+
   private evictLeast(): void {
     let worst: string | undefined;
     let worstCount = Number.POSITIVE_INFINITY;
@@ -68,6 +81,39 @@ export class CappedCounter {
       this.evicted++;
     }
   }
+}
+
+export interface PlainCounter {
+  cap: number;
+  counts: Map<string, number>;
+  total: number;
+  evicted: number;
+}
+
+const COUNTER_FIELDS = ['hosts', 'sources', 'processes', 'services', 'logonTypes', 'actions'] as const;
+
+/** A profile as plain data: its counters as PlainCounter. */
+export type PlainProfile = Omit<Profile, (typeof COUNTER_FIELDS)[number]> &
+  Record<(typeof COUNTER_FIELDS)[number], PlainCounter>;
+
+/** Everything BehaviorBaselines learned, as plain data (for the store: `aegis uba ingest` continues from it). */
+export interface BaselineState {
+  users: [string, PlainProfile][];
+  peers: [string, PlainProfile][];
+  groupOfUser: [string, string][];
+  sources: [string, SourceState][];
+}
+
+function plainProfile(p: Profile): PlainProfile {
+  const out = { ...p } as unknown as PlainProfile;
+  for (const f of COUNTER_FIELDS) out[f] = p[f].toPlain();
+  return out;
+}
+
+function profileFromPlain(p: PlainProfile): Profile {
+  const out = { ...p } as unknown as Profile;
+  for (const f of COUNTER_FIELDS) out[f] = CappedCounter.fromPlain(p[f]);
+  return out;
 }
 
 export interface Profile {
@@ -283,6 +329,27 @@ export class BehaviorBaselines {
     learnInto(u, e, this.options);
     learnInto(g, e, this.options);
     this.learnSource(e);
+  }
+
+  exportState(): BaselineState {
+    return {
+      users: [...this.users].map(([k, p]) => [k, plainProfile(p)]),
+      peers: [...this.peers].map(([k, p]) => [k, plainProfile(p)]),
+      groupOfUser: [...this.groupOfUser],
+      sources: [...this.sources],
+    };
+  }
+
+  /** Replaces what was learned with a saved state (options stay this instance's). */
+  importState(state: BaselineState): void {
+    this.users.clear();
+    this.peers.clear();
+    this.groupOfUser.clear();
+    this.sources.clear();
+    for (const [k, p] of state.users) this.users.set(k, profileFromPlain(p));
+    for (const [k, p] of state.peers) this.peers.set(k, profileFromPlain(p));
+    for (const [u, g] of state.groupOfUser) this.groupOfUser.set(u, g);
+    for (const [k, v] of state.sources) this.sources.set(k, v);
   }
 
   source(source: string): SourceState | undefined {

@@ -28,6 +28,8 @@ export interface RiskOptions extends UbaOptions {
   maxAlerts?: number;
   /** Continue with an existing detector (its baselines) instead of a fresh one. */
   detector?: UbaDetector;
+  /** Continue with existing per-user risk (e.g. restored from the store) instead of none. */
+  risk?: RiskAccumulator;
   /** Called for every event after scoring (before learning), e.g. by evaluations. */
   onVerdict?: (event: BehaviorEvent, verdict: Verdict, userRisk: number) => void;
 }
@@ -90,7 +92,8 @@ interface ReasonSum {
   best: Reason;
 }
 
-interface UserState {
+/** One user's accumulated risk, as plain data (v8-serialisable; saved with the baselines). */
+export interface UserState {
   user: string;
   domain: string;
   risk: number;
@@ -173,6 +176,15 @@ export class RiskAccumulator {
     return true;
   }
 
+  exportState(): UserState[] {
+    return [...this.states.values()];
+  }
+
+  importState(states: readonly UserState[]): void {
+    this.states.clear();
+    for (const s of states) this.states.set(s.user, s);
+  }
+
   /** Current risk of one user at `time`. */
   riskOf(user: string, time: number): number {
     const s = this.states.get(user);
@@ -228,10 +240,9 @@ export class UbaStream {
 
   constructor(private readonly options: RiskOptions = {}) {
     this.detector = options.detector ?? new UbaDetector(options);
-    this.risk = new RiskAccumulator(
-      options.halfLifeMs ?? 86_400_000,
-      options.riskThreshold ?? this.detector.options.threshold,
-    );
+    this.risk =
+      options.risk ??
+      new RiskAccumulator(options.halfLifeMs ?? 86_400_000, options.riskThreshold ?? this.detector.options.threshold);
     this.maxAlerts = options.maxAlerts ?? 10_000;
   }
 
