@@ -64,6 +64,18 @@ export const SIGNAL_DESCRIPTIONS: Readonly<Record<string, string>> = {
   'sms-money': 'money, prizes or charges',
 };
 
+/** Link-structure signals, shared by mail and URL-only mode (order matters: saved models list signals by position). */
+const URL_STRUCTURE: readonly string[] = [
+  'url-ip-host',
+  'url-punycode',
+  'url-lookalike',
+  'url-brand-subdomain',
+  'url-shortener',
+  'url-deep-subdomain',
+  'url-at-sign',
+  'url-port',
+];
+
 export const MAIL_SIGNALS: readonly string[] = [
   'reply-to-mismatch',
   'return-path-mismatch',
@@ -75,14 +87,7 @@ export const MAIL_SIGNALS: readonly string[] = [
   'dmarc-fail',
   'received-helo-mismatch',
   'received-forged',
-  'url-ip-host',
-  'url-punycode',
-  'url-lookalike',
-  'url-brand-subdomain',
-  'url-shortener',
-  'url-deep-subdomain',
-  'url-at-sign',
-  'url-port',
+  ...URL_STRUCTURE,
   'anchor-domain-mismatch',
   'html-form',
   'html-only',
@@ -96,17 +101,6 @@ export const MAIL_SIGNALS: readonly string[] = [
   'credential-cues',
   'obfuscated-words',
   'reply-to-freemail',
-];
-
-const URL_STRUCTURE: readonly string[] = [
-  'url-ip-host',
-  'url-punycode',
-  'url-lookalike',
-  'url-brand-subdomain',
-  'url-shortener',
-  'url-deep-subdomain',
-  'url-at-sign',
-  'url-port',
 ];
 
 export const URL_SIGNALS: readonly string[] = [
