@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { AegisInputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import type { Reason, TrainableDetector, Verdict } from '../detector.js';
-import { rocAuc, thresholdAtFpr } from '../metrics.js';
+import { rocAuc } from '../metrics.js';
 import {
   FEATURE_DEFAULTS,
   type FeatureConfig,
@@ -38,6 +38,7 @@ import {
   sigmoid,
   trainLogistic,
 } from './logistic.js';
+import { chooseThreshold, type NestedCheck, nestedThresholdCheck, type ThresholdRule } from './operating-threshold.js';
 import { SIGNAL_DESCRIPTIONS } from './signals.js';
 
 export const PHISH_FORMAT = 'aegis-phishing';
@@ -49,12 +50,21 @@ export interface PhishTrainOptions {
   targetFpr?: number;
   /** Folds for the out-of-fold threshold. Default 5. */
   folds?: number;
+  /**
+   * How the threshold is read off the out-of-fold legitimate scores (./operating-threshold.ts):
+   * 'order-statistic' (default) or 'tail-fit' (generalized Pareto tail; needs ≥ 1,000 legitimate).
+   */
+  thresholdRule?: ThresholdRule;
   training?: Partial<Omit<LogisticOptions, 'seed'>>;
   progress?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export const PHISH_TRAIN_DEFAULTS = { targetFpr: 0.001, folds: 5 };
+export const PHISH_TRAIN_DEFAULTS: { targetFpr: number; folds: number; thresholdRule: ThresholdRule } = {
+  targetFpr: 0.001,
+  folds: 5,
+  thresholdRule: 'order-statistic',
+};
 
 const metaShape = z.object({
   format: z.literal(PHISH_FORMAT),
@@ -92,6 +102,13 @@ export interface TrainingSummary {
   /** Share of out-of-fold phishing above the chosen threshold. */
   outOfFoldRecall: number;
   outOfFoldFalsePositiveRate: number;
+  thresholdRule: ThresholdRule;
+  /**
+   * Nested check of each rule on the out-of-fold scores (threshold from k − 1 folds, applied to
+   * the k-th): false positives of `legitimate`, and recall. null where a rule cannot run (too few
+   * legitimate examples for the tail fit).
+   */
+  nested: Record<ThresholdRule, Pick<NestedCheck, 'falsePositives' | 'falsePositiveRate' | 'recall'> | null>;
   seconds: number;
   [key: string]: unknown;
 }
@@ -131,6 +148,9 @@ export interface CalibratedModel {
   threshold: number;
   targetFpr: number;
   summary: TrainingSummary;
+  /** Out-of-fold logit of each training example, and its fold. */
+  outOfFold: Float64Array;
+  fold: Int32Array;
 }
 
 /**
@@ -174,10 +194,21 @@ export function calibratedLogistic(
     );
     for (const i of testIdx) oof[i] = logitOf(m, rows[i] as FeatureRow);
   }
-  const threshold = thresholdAtFpr(
+  const rule = options.thresholdRule ?? PHISH_TRAIN_DEFAULTS.thresholdRule;
+  const threshold = chooseThreshold(
     oof.filter((_, i) => y[i] === 0),
     targetFpr,
+    rule,
   );
+  const nestedOf = (r: ThresholdRule) => {
+    try {
+      const c = nestedThresholdCheck(oof, y, fold, targetFpr, r);
+      return { falsePositives: c.falsePositives, falsePositiveRate: c.falsePositiveRate, recall: c.recall };
+    } catch (error) {
+      if (error instanceof AegisInputError) return null;
+      throw error;
+    }
+  };
   options.onProgress?.('train', k, k + 1);
   const model = trainLogistic(rows, y, buckets, training);
   options.onProgress?.('train', k + 1, k + 1);
@@ -196,10 +227,12 @@ export function calibratedLogistic(
     outOfFoldAuc: rocAuc(oof, y),
     outOfFoldRecall: caught / phishing,
     outOfFoldFalsePositiveRate: flagged / legitimate,
+    thresholdRule: rule,
+    nested: { 'order-statistic': nestedOf('order-statistic'), 'tail-fit': nestedOf('tail-fit') },
     seconds: (performance.now() - started) / 1000,
     ...training,
   };
-  return { model, threshold, targetFpr, summary };
+  return { model, threshold, targetFpr, summary, outOfFold: oof, fold };
 }
 
 export class PhishingDetector implements TrainableDetector<PhishEvent, number> {

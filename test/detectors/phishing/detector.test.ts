@@ -10,7 +10,11 @@ import { readSmsData, readUrlCsv } from '../../../src/detectors/phishing/dataset
 import { evaluateDetector } from '../../../src/detectors/phishing/evaluate.js';
 import type { MailMessage } from '../../../src/detectors/phishing/parse-mail.js';
 import { parseMailBatch } from '../../../src/detectors/phishing/parse-mail.js';
-import { calibratedLogistic, PhishingDetector } from '../../../src/detectors/phishing/phishing-detector.js';
+import {
+  calibratedLogistic,
+  PhishingDetector,
+  type TrainingSummary,
+} from '../../../src/detectors/phishing/phishing-detector.js';
 import { readMailBytes } from '../../../src/detectors/phishing/read-mail.js';
 import { fastAnalyze, SparseHasher } from '../../../src/detectors/phishing/sparse-hashing.js';
 import { syntheticCorpus, toMbox } from '../../helpers/phish-synthetic.js';
@@ -65,6 +69,21 @@ describe('PhishingDetector (mail)', () => {
     assert.ok((t.outOfFoldFalsePositiveRate as number) <= 0.02, String(t.outOfFoldFalsePositiveRate));
     assert.equal(t.folds, 3);
     assert.equal(detector.info.targetFpr, 0.02);
+    // The nested check of the default rule ran; the tail fit cannot with 60 legitimate examples.
+    assert.equal(t.thresholdRule, 'order-statistic');
+    const nested = t.nested as TrainingSummary['nested'];
+    assert.equal(nested['tail-fit'], null);
+    assert.ok((nested['order-statistic']?.recall ?? 0) > 0.5, JSON.stringify(nested));
+  });
+
+  it('refuses the tail-fit threshold rule on too few legitimate examples, saying how many it needs', () => {
+    const d = new PhishingDetector({ mode: 'mail', bits: 12 });
+    const rows = train.map((m) => d.featurize(m));
+    assert.throws(
+      () => d.fitRows(rows, trainY, { seed: 1, folds: 3, thresholdRule: 'tail-fit', training: { epochs: 2 } }),
+      (e: Error) =>
+        e instanceof AegisInputError && /tail fit: 60 benign scores are too few.*at least 1000/.test(e.message),
+    );
   });
 
   it('separates held-out synthetic phishing from legitimate mail', () => {
