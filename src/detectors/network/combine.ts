@@ -93,7 +93,7 @@ export function tailEvidenceSurrogate(t: BenignTail, s: tf.Tensor): tf.Tensor {
   });
 }
 
-export const EVIDENCE_COMPONENTS = ['supervised', 'autoencoder', 'iforest'] as const;
+export const EVIDENCE_COMPONENTS = ['supervised', 'autoencoder', 'iforest', 'knn'] as const;
 export type EvidenceComponent = (typeof EVIDENCE_COMPONENTS)[number];
 
 export const combinationShape = z.object({
@@ -109,7 +109,8 @@ export type EvidenceCombination = z.infer<typeof combinationShape>;
 
 /**
  * The scores each component's tail is fitted on: the classifier's attack log-odds, the log of the
- * autoencoder's error (both heavy-tailed on their natural scale), the isolation score as it is.
+ * autoencoder's error and of the nearest-neighbour distance (heavy-tailed on their natural scale),
+ * the isolation score as it is.
  */
 export type ComponentScores = Partial<Record<EvidenceComponent, ArrayLike<number>>>;
 

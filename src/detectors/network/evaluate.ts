@@ -43,7 +43,7 @@ export interface NidsEvaluation {
   multiclass: MulticlassMetrics;
   /** Rows left out of the multi-class figures (label unknown to the layout's class map). */
   unclassified: number;
-  components: Partial<Record<'supervised' | 'autoencoder' | 'iforest', ComponentFigures>>;
+  components: Partial<Record<'supervised' | 'autoencoder' | 'iforest' | 'knn', ComponentFigures>>;
   /** The classifier alone at argmax (no novelty, no calibrated threshold), normal vs attack. */
   classifierArgmax: BinaryMetrics;
   flowsPerSecond: number;
@@ -99,6 +99,7 @@ export function evaluateNids(detector: NidsDetector, table: FlowTable, scores?: 
   if (s.autoencoder && t.autoencoder !== undefined)
     components.autoencoder = componentFigures(s.autoencoder, t.autoencoder, truth);
   if (s.iforest && t.iforest !== undefined) components.iforest = componentFigures(s.iforest, t.iforest, truth);
+  if (s.knn && t.knn !== undefined) components.knn = componentFigures(s.knn, t.knn, truth);
   const attacks = truth.reduce((a, b) => a + b, 0);
   return {
     source: table.source,

@@ -1,9 +1,10 @@
 /**
  * The network intrusion detector: a supervised classifier for the attacks it was trained on, plus
  * novelty detectors trained on normal traffic only for the attacks it was not (autoencoder
- * reconstruction error, isolation forest). A flow is an attack when
+ * reconstruction error, isolation forest, distance to the nearest normal training flow). A flow
+ * is an attack when
  *
- *     P(attack) > t_sup   or   autoencoder error > t_ae   or   isolation score > t_if,
+ *     P(attack) > t_sup   or   autoencoder error > t_ae   or   isolation score > t_if   or   k-NN distance > t_knn,
  *
  * each threshold set so that the component flags `targetFpr` of the benign flows of a validation
  * split held out from the TRAINING file (stratified, seeded) — never from test data. The models
@@ -44,15 +45,16 @@ import {
 import { type EncodeResult, FlowEncoder } from './encoder.js';
 import { byColumn, classifierContributions, reasonsFrom } from './explain.js';
 import { IsolationForest } from './isolation-forest.js';
+import { KnnNovelty } from './knn.js';
 import { layoutByName } from './layouts.js';
 import { type FlowRecord, type FlowTable, recordsToTable, takeRows } from './read-flows.js';
 import { type ClassifierOptions, trainFlowClassifier } from './supervised.js';
 
 export const NIDS_FORMAT = 'aegis-nids';
-export type NoveltyKind = 'autoencoder' | 'iforest';
-export const NOVELTY_KINDS: readonly NoveltyKind[] = ['autoencoder', 'iforest'];
+export type NoveltyKind = 'autoencoder' | 'iforest' | 'knn';
+export const NOVELTY_KINDS: readonly NoveltyKind[] = ['autoencoder', 'iforest', 'knn'];
 /** The components, in the order the `driver` field numbers them. */
-export const COMPONENTS = ['supervised', 'autoencoder', 'iforest'] as const;
+export const COMPONENTS = ['supervised', 'autoencoder', 'iforest', 'knn'] as const;
 export type Component = (typeof COMPONENTS)[number];
 
 export interface NidsTrainOptions {
@@ -80,6 +82,8 @@ export interface NidsTrainOptions {
   classifier?: Omit<Partial<ClassifierOptions>, 'seed' | 'validation'>;
   autoencoder?: { hidden?: number[]; epochs?: number; batchSize?: number; learningRate?: number };
   forest?: { trees?: number; sampleSize?: number };
+  /** Nearest-neighbour novelty (knn.ts): the neighbour rank k (default 1). */
+  knn?: { k?: number; maxReferences?: number };
   /** Columns left out of the features. */
   excludeColumns?: string[];
   progress?: boolean;
@@ -108,6 +112,7 @@ const thresholdsShape = z.object({
   supervised: z.number(),
   autoencoder: z.number().optional(),
   iforest: z.number().optional(),
+  knn: z.number().optional(),
 });
 export type NidsThresholds = z.infer<typeof thresholdsShape>;
 
@@ -117,7 +122,7 @@ const metaShape = z.object({
   layout: z.string(),
   mode: z.enum(['multiclass', 'binary']),
   classNames: z.array(z.string()).min(2),
-  novelty: z.array(z.enum(['autoencoder', 'iforest'])),
+  novelty: z.array(z.enum(['autoencoder', 'iforest', 'knn'])),
   targetFpr: z.number(),
   supervisedFpr: z.union([z.number(), z.literal('argmax')]),
   thresholds: thresholdsShape,
@@ -139,6 +144,8 @@ export interface NidsScores {
   logOdds: Float64Array;
   autoencoder?: Float64Array;
   iforest?: Float64Array;
+  /** Distance to the nearest normal training flow. */
+  knn?: Float64Array;
   /** 'evidence' combination: the weighted benign-tail evidence. */
   evidence?: Float64Array;
   /** r / (1 + r), r the largest score/threshold ratio ('any') or evidence/threshold; > 0.5 = attack. */
@@ -197,6 +204,8 @@ export interface CalibrationScores {
   logOdds: Float64Array;
   autoencoder?: Float64Array;
   iforest?: Float64Array;
+  /** Distance to the nearest normal training flow. */
+  knn?: Float64Array;
 }
 
 /** What each component's benign tail is fitted on (combine.ts): log-odds, log reconstruction error, isolation score. */
@@ -205,6 +214,7 @@ export function evidenceInputs(raw: Omit<CalibrationScores, 'pAttack'>): Compone
     supervised: raw.logOdds,
     ...(raw.autoencoder ? { autoencoder: raw.autoencoder.map((e) => Math.log(Math.max(e, 1e-12))) } : {}),
     ...(raw.iforest ? { iforest: raw.iforest } : {}),
+    ...(raw.knn ? { knn: raw.knn.map((e) => Math.log(Math.max(e, 1e-6))) } : {}),
   };
 }
 
@@ -230,6 +240,7 @@ export function calibrate(
     supervised: supervisedFpr === 'argmax' ? 0.5 : Math.max(thresholdAtFpr(raw.pAttack, supervisedFpr), 1e-6),
     ...(raw.autoencoder ? { autoencoder: Math.max(thresholdAtFpr(raw.autoencoder, noveltyFpr), 1e-12) } : {}),
     ...(raw.iforest ? { iforest: Math.max(thresholdAtFpr(raw.iforest, noveltyFpr), 1e-12) } : {}),
+    ...(raw.knn ? { knn: Math.max(thresholdAtFpr(raw.knn, noveltyFpr), 1e-12) } : {}),
   };
 }
 
@@ -245,6 +256,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     readonly classifier: TfjsModel,
     readonly autoencoder: tfl.LayersModel | undefined,
     readonly forest: IsolationForest | undefined,
+    readonly knn: KnnNovelty | undefined = undefined,
   ) {}
 
   get classNames(): string[] {
@@ -326,6 +338,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const normalValX = gatherRows(valX, d, valNormal);
     let autoencoder: tfl.LayersModel | undefined;
     let forest: IsolationForest | undefined;
+    let knn: KnnNovelty | undefined;
     const aeSeed = rng.fork();
     const ifSeed = rng.fork();
     if (novelty.includes('autoencoder')) {
@@ -357,19 +370,30 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
         seconds: (performance.now() - t1) / 1000,
       };
     }
+    if (novelty.includes('knn')) {
+      const t1 = performance.now();
+      // Its own fork after the others', so adding it leaves their seeds (and models) unchanged.
+      knn = KnnNovelty.fit(normalFitX, fitNormal.length, d, { ...options.knn, seed: rng.fork() });
+      training.knn = {
+        normalFlows: fitNormal.length,
+        references: knn.rows,
+        k: knn.k,
+        seconds: (performance.now() - t1) / 1000,
+      };
+    }
     const meta: NidsMeta = {
       format: NIDS_FORMAT,
       version: 1,
       layout: table.layout.name,
       mode,
       classNames,
-      novelty: novelty.filter((k) => (k === 'autoencoder' ? autoencoder : forest) !== undefined),
+      novelty: novelty.filter((k) => ({ autoencoder, iforest: forest, knn })[k] !== undefined),
       targetFpr,
       supervisedFpr,
       thresholds: { supervised: 0.5 },
       training,
     };
-    const detector = new NidsDetector(meta, encoder, fitted.model, autoencoder, forest);
+    const detector = new NidsDetector(meta, encoder, fitted.model, autoencoder, forest, knn);
     // Thresholds at the target FPR on the held-out benign flows.
     const { probs: _, ...raw } = detector.componentScores(normalValX, valNormal.length);
     const point = calibrateOperatingPoint(raw, { combine, targetFpr, supervisedFpr, supervisedWeight });
@@ -405,6 +429,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
         ? { autoencoder: this.calibration.autoencoder }
         : {}),
       ...(novelty.includes('iforest') && this.calibration.iforest ? { iforest: this.calibration.iforest } : {}),
+      ...(novelty.includes('knn') && this.calibration.knn ? { knn: this.calibration.knn } : {}),
     };
     const supervisedFpr = combine === 'evidence' ? op.targetFpr : (op.supervisedFpr ?? op.targetFpr);
     const { combination: _, ...meta } = this.meta;
@@ -427,6 +452,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
       this.classifier,
       raw.autoencoder ? this.autoencoder : undefined,
       raw.iforest ? this.forest : undefined,
+      raw.knn ? this.knn : undefined,
     );
     d.calibration = this.calibration;
     return d;
@@ -444,6 +470,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     logOdds: Float64Array;
     autoencoder?: Float64Array;
     iforest?: Float64Array;
+    knn?: Float64Array;
   } {
     const d = this.encoder.dimension;
     const k = this.classNames.length;
@@ -470,6 +497,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     if (classifierOnly) return out;
     if (this.autoencoder) out.autoencoder = rowMeans(reconstructionErrors(this.autoencoder, x, rows, d), rows, d);
     if (this.forest) out.iforest = this.forest.score({ x, rows, dimension: d });
+    if (this.knn) out.knn = this.knn.score(x, rows);
     return out;
   }
 
@@ -477,7 +505,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
   scoreTable(
     table: FlowTable,
     /** Encoding and component scores of this table from a detector with the same models (selection re-thresholds them). */
-    cached?: Pick<NidsScores, 'encoded' | 'probs' | 'pAttack' | 'logOdds' | 'autoencoder' | 'iforest'>,
+    cached?: Pick<NidsScores, 'encoded' | 'probs' | 'pAttack' | 'logOdds' | 'autoencoder' | 'iforest' | 'knn'>,
   ): NidsScores {
     const t0 = performance.now();
     const encoded = cached?.encoded ?? this.encoder.encode(table);
@@ -503,10 +531,11 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
         (raw.pAttack[i] as number) / t.supervised,
         raw.autoencoder && t.autoencoder ? (raw.autoencoder[i] as number) / t.autoencoder : 0,
         raw.iforest && t.iforest ? (raw.iforest[i] as number) / t.iforest : 0,
+        raw.knn && t.knn ? (raw.knn[i] as number) / t.knn : 0,
       ];
       let r = ratios[0] as number;
       let who = 0;
-      for (let c = 1; c < 3; c++) {
+      for (let c = 1; c < ratios.length; c++) {
         if ((ratios[c] as number) > r) {
           r = ratios[c] as number;
           who = c;
@@ -525,6 +554,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
       logOdds: raw.logOdds,
       ...(raw.autoencoder ? { autoencoder: raw.autoencoder } : {}),
       ...(raw.iforest ? { iforest: raw.iforest } : {}),
+      ...(raw.knn ? { knn: raw.knn } : {}),
       ...(evidence ? { evidence: evidence.evidence } : {}),
       combined,
       attack,
@@ -541,8 +571,9 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const grad = rows.length > 0 ? classifierContributions(this.classifier, x, rows.length, 0) : new Float32Array(0);
     const aeErr =
       this.autoencoder && rows.length > 0 ? reconstructionErrors(this.autoencoder, x, rows.length, d) : undefined;
+    const knnDiff = this.knn && rows.length > 0 ? this.knn.differences(x, rows.length) : undefined;
     return rows.map((row, k) => {
-      const lists: Record<Component, Reason[]> = { supervised: [], autoencoder: [], iforest: [] };
+      const lists: Record<Component, Reason[]> = { supervised: [], autoencoder: [], iforest: [], knn: [] };
       lists.supervised = reasonsFrom(
         byColumn(this.encoder, grad, k * d),
         table,
@@ -567,6 +598,15 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
           row,
           'isolation forest',
           (c) => `isolates the flow early (${(100 * c.weight).toFixed(0)}% of split credit)`,
+        );
+      }
+      if (knnDiff) {
+        lists.knn = reasonsFrom(
+          byColumn(this.encoder, knnDiff, k * d),
+          table,
+          row,
+          'nearest normal flow',
+          (c) => `squared distance ${c.weight.toFixed(2)} from the nearest normal training flow`,
         );
       }
       const first = only ?? (COMPONENTS[scores.driver[row] as number] as Component);
@@ -612,7 +652,12 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
         `this detector has no ${kind} component (novelty: ${this.meta.novelty.join(', ') || 'none'})`,
       );
     }
-    const names = { supervised: 'nids-supervised', autoencoder: 'nids-autoencoder', iforest: 'nids-iforest' } as const;
+    const names = {
+      supervised: 'nids-supervised',
+      autoencoder: 'nids-autoencoder',
+      iforest: 'nids-iforest',
+      knn: 'nids-knn',
+    } as const;
     return {
       name: names[kind],
       scoreKind: kind === 'supervised' ? 'probability' : 'anomaly',
@@ -661,6 +706,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
       classifier,
       this.autoencoder,
       this.forest,
+      this.knn,
     );
   }
 
@@ -695,10 +741,11 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
       classifier,
       this.autoencoder,
       this.forest,
+      this.knn,
     );
   }
 
-  /** Writes nids.json, encoder.json, classifier/ (tfjs + aegis.json), autoencoder/, iforest.json. */
+  /** Writes nids.json, encoder.json, classifier/ (tfjs + aegis.json), autoencoder/, iforest.json, knn.json. */
   async save(dir: string): Promise<void> {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'nids.json'), `${JSON.stringify(this.meta, null, 2)}\n`);
@@ -706,6 +753,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     await saveTfjsModel(this.classifier, join(dir, 'classifier'));
     if (this.autoencoder) await this.autoencoder.save(fileSystemHandler(join(dir, 'autoencoder')));
     if (this.forest) await writeFile(join(dir, 'iforest.json'), JSON.stringify(this.forest.toJson()));
+    if (this.knn) await writeFile(join(dir, 'knn.json'), JSON.stringify(this.knn.toJson()));
   }
 
   static async load(dir: string): Promise<NidsDetector> {
@@ -730,12 +778,20 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
       const path = join(dir, 'iforest.json');
       forest = IsolationForest.fromJson(JSON.parse(await readFile(path, 'utf8')), path);
     }
-    return new NidsDetector(meta, encoder, classifier, autoencoder, forest);
+    let knn: KnnNovelty | undefined;
+    if (meta.novelty.includes('knn')) {
+      const path = join(dir, 'knn.json');
+      if (!existsSync(path))
+        throw new AegisInputError(`${dir}: nids.json lists the knn detector but knn.json is missing`);
+      knn = KnnNovelty.fromJson(JSON.parse(await readFile(path, 'utf8')), path);
+    }
+    return new NidsDetector(meta, encoder, classifier, autoencoder, forest, knn);
   }
 
   dispose(): void {
     this.classifier.dispose();
     this.autoencoder?.dispose();
+    this.knn?.dispose();
   }
 }
 

@@ -198,7 +198,7 @@ export function materialise(s: SearchSpace, raw: tf.Tensor2D, u: tf.Tensor2D, bo
   });
 }
 
-/** Per-flow goal loss to minimise on encoded flows: the attack log-odds (and the autoencoder ratio). */
+/** Per-flow goal loss to minimise on encoded flows: the attack log-odds (and the autoencoder's and nearest-neighbour ratios). */
 export function goalLoss(detector: NidsDetector, goal: EvasionGoal, logits: (x: tf.Tensor2D) => tf.Tensor2D) {
   const t = detector.thresholds;
   const k = detector.classNames.length;
@@ -208,28 +208,34 @@ export function goalLoss(detector: NidsDetector, goal: EvasionGoal, logits: (x: 
       const attack = tf.logSumExp(tf.slice(logp, [0, 1], [-1, k - 1]), 1);
       // log(P(attack)/t): below 0 means the classifier no longer flags the flow.
       const sup = tf.sub(attack, Math.log(t.supervised));
-      if (goal === 'classifier' || !detector.autoencoder || t.autoencoder === undefined) return sup as tf.Tensor1D;
-      const ae = detector.autoencoder;
-      const err = tf.mean(tf.square(tf.sub(ae.apply(x) as tf.Tensor2D, x)), 1);
+      const ae = detector.autoencoder && t.autoencoder !== undefined ? detector.autoencoder : undefined;
+      const knn = detector.knn && t.knn !== undefined ? detector.knn : undefined;
+      if (goal === 'classifier' || (!ae && !knn)) return sup as tf.Tensor1D;
+      const logErr = ae
+        ? tf.log(tf.maximum(tf.mean(tf.square(tf.sub(ae.apply(x) as tf.Tensor2D, x)), 1), 1e-12))
+        : undefined;
+      const logDist = knn ? tf.log(tf.maximum(knn.nearestDistance(x), 1e-6)) : undefined;
       const combination = detector.meta.combination;
       if (combination) {
         // log(E/threshold) with the tails' smooth stand-in (the isolation forest has no gradient: left out).
         const logOdds = tf.sub(attack, tf.reshape(tf.slice(logp, [0, 0], [-1, 1]), [-1]));
-        const logErr = tf.log(tf.maximum(err, 1e-12));
         let e: tf.Tensor = tf.zerosLike(logOdds);
         for (const [name, s] of [
           ['supervised', logOdds],
           ['autoencoder', logErr],
+          ['knn', logDist],
         ] as const) {
           const w = combination.weights[name];
           const tail = combination.tails[name];
-          if (w && tail) e = tf.add(e, tf.mul(w, tailEvidenceSurrogate(tail, s)));
+          if (w && tail && s) e = tf.add(e, tf.mul(w, tailEvidenceSurrogate(tail, s)));
         }
         return tf.sub(tf.log(tf.maximum(e, 1e-9)), Math.log(Math.max(combination.threshold, 1e-9))) as tf.Tensor1D;
       }
-      const novelty = tf.sub(tf.log(tf.maximum(err, 1e-12)), Math.log(t.autoencoder));
-      // Smooth maximum: both must fall below 0.
-      return tf.logSumExp(tf.stack([sup, novelty], 1), 1) as tf.Tensor1D;
+      const parts: tf.Tensor[] = [sup];
+      if (logErr) parts.push(tf.sub(logErr, Math.log(t.autoencoder as number)));
+      if (logDist) parts.push(tf.sub(logDist, Math.log(t.knn as number)));
+      // Smooth maximum: every part must fall below 0.
+      return tf.logSumExp(tf.stack(parts, 1), 1) as tf.Tensor1D;
     });
 }
 
@@ -301,8 +307,10 @@ export async function constrainedEvasion(
       `constrained evasion: budgets must be numbers >= 0 (or Infinity), got [${options.epsilons}]`,
     );
   }
-  if (goal === 'combined' && !detector.autoencoder) {
-    throw new AegisInputError("constrained evasion: goal 'combined' needs a detector with an autoencoder");
+  if (goal === 'combined' && !detector.autoencoder && !detector.knn) {
+    throw new AegisInputError(
+      "constrained evasion: goal 'combined' needs a detector with an autoencoder or k-NN detector",
+    );
   }
   const attackRows = table.classes.flatMap((c, i) => (c === table.layout.normalClass ? [] : [i]));
   if (attackRows.length === 0) throw new AegisInputError(`${table.source}: no attack flows to attack`);
@@ -330,6 +338,7 @@ export async function constrainedEvasion(
       if (scores.autoencoder && t.autoencoder)
         value = Math.max(value, (scores.autoencoder[i] as number) / t.autoencoder);
       if (scores.iforest && t.iforest) value = Math.max(value, (scores.iforest[i] as number) / t.iforest);
+      if (scores.knn && t.knn) value = Math.max(value, (scores.knn[i] as number) / t.knn);
     }
     return value;
   };
