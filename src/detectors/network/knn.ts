@@ -7,7 +7,10 @@
  * a flow close to one normal flow is normal even when it is rare. The references are the normal
  * training flows, exact duplicates removed (at most `maxReferences`, a seeded subsample beyond),
  * stored centred on their mean so that ‖q‖² + ‖r‖² − 2 q·r loses less to float32 cancellation.
- * Distances are computed in blocks with one matrix product each on the tensor backend.
+ * Distances are computed in blocks with one matrix product each on the tensor backend: [q, 1]
+ * times the stored [−2 rᵀ; ‖r‖²] gives ‖r‖² − 2 q·r for every reference at once, whose minimum
+ * plus ‖q‖² is the squared distance (the product is kept untransposed: tfjs-wasm's transposed
+ * matMul is several times slower).
  */
 import { z } from 'zod';
 import { AegisInputError } from '../../core/errors.js';
@@ -40,8 +43,8 @@ const knnShape = z.object({
 export type KnnJson = z.infer<typeof knnShape>;
 
 export class KnnNovelty {
-  private refs?: tf.Tensor2D;
-  private refNorms?: tf.Tensor1D;
+  /** [dimension + 1 × rows]: −2 × the references' transpose, then their squared norms. */
+  private table?: tf.Tensor2D;
 
   private constructor(
     readonly dimension: number,
@@ -87,21 +90,34 @@ export class KnnNovelty {
     return new KnnNovelty(dimension, k, refs, n, center);
   }
 
-  private tensors(): { refs: tf.Tensor2D; norms: tf.Tensor1D } {
-    if (!this.refs || !this.refNorms || this.refs.isDisposed) {
-      this.refs = tf.tensor2d(this.references, [this.rows, this.dimension]);
-      this.refNorms = tf.sum(tf.square(this.refs), 1) as tf.Tensor1D;
+  private distanceTable(): tf.Tensor2D {
+    if (!this.table || this.table.isDisposed) {
+      const d = this.dimension;
+      const m = this.rows;
+      const t = new Float32Array((d + 1) * m);
+      for (let r = 0; r < m; r++) {
+        let norm = 0;
+        for (let j = 0; j < d; j++) {
+          const v = this.references[r * d + j] as number;
+          t[j * m + r] = -2 * v;
+          norm += v * v;
+        }
+        t[d * m + r] = norm;
+      }
+      this.table = tf.tensor2d(t, [d + 1, m]);
     }
-    return { refs: this.refs, norms: this.refNorms };
+    return this.table;
   }
 
-  /** Squared distances [b × rows] of centred queries q [b × dimension] to every reference. */
-  private squaredDistances(q: tf.Tensor2D): tf.Tensor2D {
-    const { refs, norms } = this.tensors();
-    const b = q.shape[0];
-    const qn = tf.reshape(tf.sum(tf.square(q), 1), [b, 1]);
-    const cross = tf.matMul(q, refs, false, true);
-    return tf.relu(tf.sub(tf.add(qn, tf.reshape(norms, [1, this.rows])), tf.mul(2, cross))) as tf.Tensor2D;
+  /** ‖r‖² − 2 q·r [b × rows] for centred queries q [b × dimension]: the squared distance minus ‖q‖². */
+  private partialDistances(q: tf.Tensor2D): tf.Tensor2D {
+    const ones = tf.ones([q.shape[0], 1]);
+    return tf.matMul(tf.concat([q, ones], 1), this.distanceTable());
+  }
+
+  /** Squared distance from the per-row smallest (or k-th smallest) partial distance. */
+  private complete(q: tf.Tensor2D, partial: tf.Tensor): tf.Tensor1D {
+    return tf.relu(tf.add(partial, tf.sum(tf.square(q), 1))) as tf.Tensor1D;
   }
 
   private centred(x: Float32Array, start: number, count: number): tf.Tensor2D {
@@ -122,10 +138,12 @@ export class KnnNovelty {
     for (let start = 0; start < rows; start += BLOCK) {
       const count = Math.min(BLOCK, rows - start);
       const dist = tf.tidy(() => {
-        const d2 = this.squaredDistances(this.centred(x, start, count));
-        if (this.k === 1) return tf.sqrt(tf.min(d2, 1));
-        const { values } = tf.topk(tf.neg(d2), this.k);
-        return tf.sqrt(tf.neg(tf.reshape(tf.slice(values, [0, this.k - 1], [count, 1]), [count])));
+        const q = this.centred(x, start, count);
+        const partial = this.partialDistances(q);
+        if (this.k === 1) return tf.sqrt(this.complete(q, tf.min(partial, 1)));
+        const { values } = tf.topk(tf.neg(partial), this.k);
+        const kth = tf.neg(tf.reshape(tf.slice(values, [0, this.k - 1], [count, 1]), [count]));
+        return tf.sqrt(this.complete(q, kth));
       });
       out.set(dist.dataSync() as Float32Array, start);
       dist.dispose();
@@ -140,13 +158,16 @@ export class KnnNovelty {
     const out = new Float32Array(rows * d);
     for (let start = 0; start < rows; start += BLOCK) {
       const count = Math.min(BLOCK, rows - start);
-      const diff = tf.tidy(() => {
-        const q = this.centred(x, start, count);
-        const nearest = tf.argMin(this.squaredDistances(q), 1);
-        return tf.square(tf.sub(q, tf.gather(this.tensors().refs, nearest)));
-      });
-      out.set(diff.dataSync() as Float32Array, start * d);
-      diff.dispose();
+      const nearest = tf.tidy(() => tf.argMin(this.partialDistances(this.centred(x, start, count)), 1));
+      const idx = nearest.dataSync();
+      nearest.dispose();
+      for (let i = 0; i < count; i++) {
+        const r = idx[i] as number;
+        for (let j = 0; j < d; j++) {
+          const q = (x[(start + i) * d + j] as number) - (this.center[j] as number);
+          out[(start + i) * d + j] = (q - (this.references[r * d + j] as number)) ** 2;
+        }
+      }
     }
     return out;
   }
@@ -159,7 +180,7 @@ export class KnnNovelty {
   nearestDistance(x: tf.Tensor2D): tf.Tensor1D {
     return tf.tidy(() => {
       const q = tf.sub(x, tf.tensor1d(this.center)) as tf.Tensor2D;
-      return tf.sqrt(tf.add(tf.min(this.squaredDistances(q), 1), 1e-12)) as tf.Tensor1D;
+      return tf.sqrt(tf.add(this.complete(q, tf.min(this.partialDistances(q), 1)), 1e-12)) as tf.Tensor1D;
     });
   }
 
@@ -196,9 +217,7 @@ export class KnnNovelty {
   }
 
   dispose(): void {
-    this.refs?.dispose();
-    this.refNorms?.dispose();
-    this.refs = undefined;
-    this.refNorms = undefined;
+    this.table?.dispose();
+    this.table = undefined;
   }
 }
