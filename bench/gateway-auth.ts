@@ -40,7 +40,7 @@ function perCall(n: number, fn: (i: number) => unknown): number {
   return round(median(rounds));
 }
 
-async function perCallAsync(n: number, fn: (i: number) => Promise<unknown>): Promise<number> {
+async function perCallAsync(n: number, fn: (i: number) => unknown): Promise<number> {
   const rounds: number[] = [];
   for (let r = 0; r < 5; r++) {
     const t = process.hrtime.bigint();

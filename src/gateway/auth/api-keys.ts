@@ -7,7 +7,9 @@
  * key. A cached hit re-reads the key's revocation only when the api_keys table may have changed
  * since the entry was last confirmed: another connection committed (`PRAGMA data_version`, one
  * read of the WAL index) or this connection updated or deleted api_keys (temporary triggers). So
- * `aegis keys revoke` in another process still takes effect on the next request. Failures are cached
+ * `aegis keys revoke` in another process takes effect on the next request — or, with
+ * `revocationCheckMs` > 0 (the gateway's default is 1 ms), on the first request that starts that long
+ * after it: data_version is then read at most once per interval, not once per request. Failures are cached
  * briefly (bounded) so repeating a forged key costs a hash lookup, and the async path runs scrypt
  * on the thread pool behind a small gate (HashGate) so a flood of distinct forged keys is bounded.
  *
@@ -78,7 +80,12 @@ export interface ApiKeyStoreOptions {
   /** verifyAsync: scrypt hashes at once, and how many may wait; beyond that a key is refused unhashed. Default 2 and 256. */
   maxConcurrentHashes?: number;
   maxQueuedHashes?: number;
-  /** Clock (ms) for the failure cache; tests move it. */
+  /**
+   * Reuse one read of `PRAGMA data_version` for this many ms (another process's revocation is seen by
+   * requests that start this long after it commits). Default 0: read on every cached hit.
+   */
+  revocationCheckMs?: number;
+  /** Clock (ms) for the failure cache and the revocation interval; tests move it. */
   now?: () => number;
 }
 
@@ -165,6 +172,9 @@ export class ApiKeyStore {
   private readonly inFlight = new Map<string, Promise<Principal | null>>();
   private hashes = 0;
   private readonly now: () => number;
+  private readonly revocationCheckMs: number;
+  /** The last `PRAGMA data_version` read, and when (ms, this.now()). */
+  private lastVersion: { value: unknown; at: number } | null = null;
   /** What an unknown id is hashed against, so it costs what a wrong secret costs. */
   private readonly dummy = { salt: randomBytes(SALT_BYTES), hash: randomBytes(HASH_BYTES) };
 
@@ -179,6 +189,9 @@ export class ApiKeyStore {
     this.failureTtlMs = options.failureTtlMs ?? 60_000;
     this.gate = new HashGate(options.maxConcurrentHashes ?? 2, options.maxQueuedHashes ?? 256);
     this.now = options.now ?? Date.now;
+    this.revocationCheckMs = options.revocationCheckMs ?? 0;
+    if (!(this.revocationCheckMs >= 0))
+      throw new AegisInputError(`revocationCheckMs ${this.revocationCheckMs} must be a number ≥ 0`);
     this.statements = {
       lookup: db.prepare(
         'SELECT name, tier, scopes, salt, hash, scrypt_n, scrypt_r, scrypt_p, revoked_at FROM api_keys WHERE id = ?',
@@ -287,11 +300,10 @@ export class ApiKeyStore {
    * and when the hash gate is full the key is refused without hashing (and without caching the refusal).
    */
   async verifyAsync(presented: string): Promise<Principal | null> {
-    const parsed = parseApiKey(presented);
-    if (parsed === null) return null;
-    const digest = sha256(presented);
-    const cached = this.fromCache(digest, parsed.id);
+    const cached = this.verifyCached(presented);
     if (cached !== undefined) return cached;
+    const parsed = parseApiKey(presented) as ParsedApiKey;
+    const digest = sha256(presented);
     const pending = this.inFlight.get(digest);
     if (pending) return pending;
     const verification = this.gate
@@ -308,6 +320,17 @@ export class ApiKeyStore {
     return verification;
   }
 
+  /**
+   * The answer when it needs no hashing — the key's principal (verified before, still active), or null
+   * (malformed, known bad, now revoked) — else undefined: call verifyAsync. The gateway's fast path:
+   * no promise on a cached hit.
+   */
+  verifyCached(presented: string): Principal | null | undefined {
+    const parsed = parseApiKey(presented);
+    if (parsed === null) return null;
+    return this.fromCache(sha256(presented), parsed.id);
+  }
+
   /** Work done so far: scrypt hashes run (verify and verifyAsync), and hashes running and waiting in verifyAsync. */
   stats(): { hashes: number; active: number; waiting: number } {
     return { hashes: this.hashes, ...this.gate.load() };
@@ -318,7 +341,7 @@ export class ApiKeyStore {
     const now = this.now();
     const cached = this.verified.get(digest, now);
     if (cached !== undefined) {
-      const dataVersion = this.statements.dataVersion.get();
+      const dataVersion = this.dataVersion(now);
       const localChanges = this.localChanges.count;
       // Unchanged since last confirmed active: no revocation can have happened in between.
       if (cached.dataVersion === dataVersion && cached.localChanges === localChanges) return cached.principal;
@@ -332,6 +355,15 @@ export class ApiKeyStore {
       return null;
     }
     return this.rejected.get(digest, now) === undefined ? undefined : null;
+  }
+
+  /** `PRAGMA data_version`, re-read when the last read is revocationCheckMs old (every call at 0). */
+  private dataVersion(now: number): unknown {
+    const last = this.lastVersion;
+    if (last !== null && now - last.at < this.revocationCheckMs) return last.value;
+    const value = this.statements.dataVersion.get();
+    this.lastVersion = { value, at: now };
+    return value;
   }
 
   private hashTarget(row: KeyRow | undefined): { salt: Buffer; hash: Buffer; params: ScryptParams } {
@@ -350,6 +382,7 @@ export class ApiKeyStore {
     const matches = computed.length === expected.length && timingSafeEqual(computed, expected);
     // Read before the revocation check below, so a change committed after it is seen on the next hit.
     const dataVersion = this.statements.dataVersion.get();
+    this.lastVersion = { value: dataVersion, at: this.now() };
     const localChanges = this.localChanges.count;
     if (
       !matches ||

@@ -25,11 +25,13 @@ export function bearerToken(header: unknown): string | null {
   return match ? match[1] : null;
 }
 
-export function createAuthenticator(
-  opts: AuthenticatorOptions,
-): (headers: IncomingHttpHeaders) => Promise<Principal | null> {
+/** A principal, null, or a promise of one when the answer needs work (scrypt, JWT signature check). */
+export type Authentication = Principal | null | Promise<Principal | null>;
+
+/** The request's principal; an API key verified before is answered synchronously (no promise). */
+export function createAuthenticator(opts: AuthenticatorOptions): (headers: IncomingHttpHeaders) => Authentication {
   const { apiKeys, jwt } = opts;
-  return async (headers) => {
+  return (headers) => {
     if (headers === null || typeof headers !== 'object') return null;
     const bearer = bearerToken(headers.authorization);
     const headerKey = headers['x-api-key'];
@@ -38,7 +40,9 @@ export function createAuthenticator(
     if (bearer !== null && JWT_SHAPE.test(bearer)) return jwt ? jwt(bearer) : null;
     const key = bearer ?? headerKey;
     if (typeof key !== 'string' || apiKeys === undefined) return null;
-    return apiKeys.verifyAsync(key.trim());
+    const presented = key.trim();
+    const cached = apiKeys.verifyCached(presented);
+    return cached !== undefined ? cached : apiKeys.verifyAsync(presented);
   };
 }
 

@@ -7,19 +7,20 @@
  *   covered, but no such model is served           → 404
  *
  * Runs before the body is read, so an unauthenticated caller cannot make the server parse a body.
+ * A callback hook: a key verified before is answered synchronously, so the common case costs no
+ * promise (the first use of a key, or a JWT, waits for its check).
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { MODEL_NAME_PATTERN } from '../config.js';
 import { FORBIDDEN_MESSAGE, GatewayError, UNAUTHORIZED_MESSAGE } from '../errors.js';
-import type { GatewayAction } from '../types.js';
+import type { GatewayAction, Principal } from '../types.js';
 import type { GatewayContext } from './context.js';
+import type { RequestState } from './state.js';
 
 /** The hook for routes whose URL names a model (`:name`), or none (`perModel: false`, e.g. the model list). */
 export function authHook(ctx: GatewayContext, action: GatewayAction, perModel: boolean) {
-  return async function authenticate(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const state = request.aegis;
-    if (!state) return;
-    const principal = await ctx.services.authenticate(request.headers);
+  /** Decides on the principal; throws the refusal. */
+  const admit = (request: FastifyRequest, state: RequestState, principal: Principal | null): void => {
     if (!principal) {
       state.decide('auth', 'denied', 'unauthenticated');
       throw new GatewayError('unauthorized', UNAUTHORIZED_MESSAGE, { stage: 'auth' });
@@ -45,5 +46,31 @@ export function authHook(ctx: GatewayContext, action: GatewayAction, perModel: b
     }
     state.model = served;
     state.decide('auth', 'allowed');
+  };
+
+  return function authenticate(request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const state = request.aegis;
+    if (!state) {
+      done();
+      return;
+    }
+    const settle = (principal: Principal | null) => {
+      try {
+        admit(request, state, principal);
+      } catch (error) {
+        done(error as Error);
+        return;
+      }
+      done();
+    };
+    let result: ReturnType<typeof ctx.services.authenticate>;
+    try {
+      result = ctx.services.authenticate(request.headers);
+    } catch (error) {
+      done(error as Error);
+      return;
+    }
+    if (result instanceof Promise) result.then(settle, (error: Error) => done(error));
+    else settle(result);
   };
 }

@@ -30,7 +30,8 @@ export interface AuditService {
 
 export interface GatewayServices {
   db: StoreDatabase;
-  authenticate(headers: IncomingHttpHeaders): Promise<Principal | null>;
+  /** A promise only when the answer needs work (a first scrypt, a JWT): cached keys answer synchronously. */
+  authenticate(headers: IncomingHttpHeaders): Principal | null | Promise<Principal | null>;
   authorize(principal: Principal, model: string | null, action: GatewayAction): boolean;
   limits?: LimitsService;
   extraction?: ExtractionService;

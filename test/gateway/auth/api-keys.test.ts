@@ -175,6 +175,23 @@ test('revocation on the same connection (another store on the handle, or plain S
   assert.equal(await server.verifyAsync(c.key), null, 'deleted on this connection');
 });
 
+test("revocationCheckMs: another process's revocation is seen once the interval has passed, not before", () => {
+  let clock = 1_000_000;
+  const server = new ApiKeyStore(open(), { revocationCheckMs: 5, now: () => clock });
+  const cli = new ApiKeyStore(open());
+  const { id, key } = cli.create({ name: 'svc-window', scopes: [{ model: 'cnn', actions: ['predict'] }] });
+  assert.equal(server.verifyCached(key), undefined, 'never verified: the caller must hash');
+  assert.equal(server.verify(key)?.id, id);
+  assert.equal(server.verifyCached(key)?.id, id, 'a verified key is answered synchronously');
+  assert.equal(server.verifyCached('aegis_not-a-key'), null, 'malformed: refused without hashing');
+  assert.equal(cli.revoke('svc-window'), true);
+  clock += 4;
+  assert.equal(server.verifyCached(key)?.id, id, 'within the interval the last data_version read is reused');
+  clock += 1;
+  assert.equal(server.verifyCached(key), null, 'once the interval has passed the revocation is read');
+  assert.throws(() => new ApiKeyStore(open(), { revocationCheckMs: -1 }), AegisInputError);
+});
+
 test('keys survive a restart: a new store on the reopened file verifies them', () => {
   const db = open();
   const { key, id } = new ApiKeyStore(db).create({ name: 'persisted', scopes: [{ model: '*', actions: ['predict'] }] });
