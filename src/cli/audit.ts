@@ -2,14 +2,19 @@
  * `aegis audit verify|show|head`: check the gateway's hash-chained audit log in `<data-dir>/aegis.db`
  * (exit 0 intact, 1 tampered, 2 bad input), list entries, and print the head (SEQ:HASH) to keep
  * elsewhere, so that `verify --expect-head` can later catch rows cut off the end or a rewritten chain.
+ * Entries still in the write-ahead journal (`<data-dir>/audit.journal`: a gateway folds them into
+ * the chain within milliseconds, or at its next start after a crash) are reported by verify and
+ * listed by show as pending; these commands only read, they never fold.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { AegisInputError } from '../core/errors.js';
+import { JOURNAL_FILE, type JournalContents, readJournal } from '../gateway/audit/audit-journal.js';
 import { AUDIT_MIGRATIONS, AuditLog, type StoredAuditEntry } from '../gateway/audit/audit-log.js';
 import { GENESIS_HASH } from '../gateway/audit/canonical.js';
 import { type AuditVerification, parseAuditAnchor } from '../gateway/audit/verify-chain.js';
+import type { AuditEntry } from '../gateway/types.js';
 import { openStore, type StoreDatabase } from '../store/store.js';
 import { cliOutput, requestExitCode } from './io.js';
 import { parsePositiveInt } from './parse-options.js';
@@ -19,6 +24,33 @@ const LISTED_PROBLEMS = 50;
 
 interface DataDirFlags {
   dataDir: string;
+}
+
+/** An entry still in the journal: answered, not yet in the hash chain. */
+type PendingAuditEntry = AuditEntry & { seq: null; hash: null; pending: true };
+
+/** The journal's records that are not in the log yet (a crash between a fold's commit and truncation leaves both). */
+function journalOf(dataDir: string, log: AuditLog): JournalContents {
+  const journal = readJournal(resolve(join(dataDir, JOURNAL_FILE)));
+  const logged = log.loggedRequestIds(journal.records.map((r) => r.entry.requestId));
+  return { ...journal, records: journal.records.filter((r) => !logged.has(r.entry.requestId)) };
+}
+
+/** What verify adds about the journal (lines; empty when it holds nothing). */
+export function formatJournal(journal: JournalContents): string[] {
+  const lines: string[] = [];
+  const n = journal.records.length;
+  if (n > 0)
+    lines.push(
+      `journal: ${n} answered request${n === 1 ? '' : 's'} not yet folded into the chain (${JOURNAL_FILE}; the gateway folds them within milliseconds while it runs, or when it next starts)`,
+    );
+  if (journal.torn)
+    lines.push('journal: an incomplete last line (a write cut by a crash: that request was never answered)');
+  if (journal.badLines.length > 0)
+    lines.push(
+      `JOURNAL DAMAGED: ${journal.badLines.length} line(s) are not journal records (line ${journal.badLines.slice(0, 10).join(', ')})`,
+    );
+  return lines;
 }
 
 /** Opens `<dir>/aegis.db`; a missing store is a user error, never silently created. */
@@ -63,10 +95,10 @@ export function formatVerification(result: AuditVerification, path: string): str
   return `${lines.join('\n')}\n`;
 }
 
-function formatEntries(entries: StoredAuditEntry[]): string {
+function formatEntries(entries: (StoredAuditEntry | PendingAuditEntry)[]): string {
   if (entries.length === 0) return 'no audit entries\n';
   const rows = entries.map((e) => [
-    String(e.seq),
+    e.seq === null ? 'pending' : String(e.seq),
     e.time,
     String(e.status),
     e.keyId ?? '-',
@@ -104,9 +136,21 @@ export function registerAuditCommand(program: Command): void {
           requestExitCode(1);
           return;
         }
-        const result = new AuditLog(db).verify(expectHead ? { expectHead } : {});
-        cliOutput().out(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatVerification(result, path));
-        if (!result.ok) requestExitCode(1);
+        const log = new AuditLog(db);
+        const result = log.verify(expectHead ? { expectHead } : {});
+        const journal = journalOf(flags.dataDir, log);
+        const journalSummary = {
+          pending: journal.records.length,
+          torn: journal.torn,
+          damagedLines: journal.badLines,
+        };
+        const text =
+          formatVerification(result, path) +
+          formatJournal(journal)
+            .map((l) => `${l}\n`)
+            .join('');
+        cliOutput().out(flags.json ? `${JSON.stringify({ ...result, journal: journalSummary }, null, 2)}\n` : text);
+        if (!result.ok || journal.badLines.length > 0) requestExitCode(1);
       });
     });
 
@@ -121,11 +165,21 @@ export function registerAuditCommand(program: Command): void {
     .action((flags: DataDirFlags & { limit: string; key?: string; model?: string; json?: boolean }) => {
       const limit = parsePositiveInt('--limit', flags.limit);
       withAuditLog(flags.dataDir, (log) => {
-        const entries = log.list({
+        const pending: PendingAuditEntry[] = journalOf(flags.dataDir, log)
+          .records.map((r): PendingAuditEntry => ({ ...r.entry, seq: null, hash: null, pending: true }))
+          .filter(
+            (e) =>
+              (flags.key === undefined || e.keyId === flags.key) &&
+              (flags.model === undefined || e.model === flags.model),
+          )
+          .reverse();
+        const logged = log.list({
           limit,
           ...(flags.key !== undefined ? { keyId: flags.key } : {}),
           ...(flags.model !== undefined ? { model: flags.model } : {}),
         });
+        // Newest first: the journal holds the newest answers.
+        const entries = [...pending, ...logged].slice(0, limit);
         cliOutput().out(flags.json ? `${JSON.stringify(entries, null, 2)}\n` : formatEntries(entries));
       });
     });

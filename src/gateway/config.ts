@@ -6,13 +6,13 @@
  *   server:      host, port, bodyLimitBytes, requestTimeoutMs, maxBatch, shutdownGraceMs
  *   dataDir:     where the store (aegis.db: keys, budgets, audit, alerts) lives
  *   models:      name → {path, detector?, reference?}
- *   auth:        apiKeys (on), jwt? {keys, issuer?, audience?, algorithms}
+ *   auth:        apiKeys (on), jwt? {keys, issuer?, audience?, algorithms}, revocationCheckMs (1)
  *   tiers:       name → output mode (full | top-k | rounded | label)
  *   limits:      store (memory | sqlite | redis), rate per key and model, query budget
  *   redis:       url, keyPrefix (shared limits across replicas)
  *   extraction:  PRADA on/off, threshold, minQueries, action (log | throttle | block)
  *   monitoring:  drift windows and thresholds
- *   audit:       on/off
+ *   audit:       on/off, mode (journal | commit)
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -84,9 +84,11 @@ const authSchema = z
   .object({
     apiKeys: z.boolean().default(true),
     jwt: jwtSchema.optional(),
+    /** A revocation committed by another process is seen by requests starting this long after it (0: every request re-reads). */
+    revocationCheckMs: z.number().min(0).max(60_000).default(1),
   })
   .strict()
-  .default({ apiKeys: true });
+  .default({ apiKeys: true, revocationCheckMs: 1 });
 
 const tierSchema = z
   .object({
@@ -180,10 +182,19 @@ const monitoringSchema = z
   .strict()
   .default({ enabled: true, windowSize: 1000, alpha: 0.01, psiThreshold: 0.2, confidenceDrop: 0.1 });
 
+export const AUDIT_MODES = ['journal', 'commit'] as const;
+
 const auditSchema = z
-  .object({ enabled: z.boolean().default(true) })
+  .object({
+    enabled: z.boolean().default(true),
+    /**
+     * journal: each answer is journaled (one write) before it leaves and folded into the hash chain
+     * within ~10 ms; commit: each answer waits for its SQLite commit. Both survive kill -9.
+     */
+    mode: z.enum(AUDIT_MODES).default('journal'),
+  })
   .strict()
-  .default({ enabled: true });
+  .default({ enabled: true, mode: 'journal' });
 
 export const gatewayConfigSchema = z
   .object({

@@ -4,19 +4,23 @@
  * (extraction/), a drift monitor per model (src/monitoring), the audit log (audit/). Each part
  * brings its own migrations; GATEWAY_MIGRATIONS is all of them, applied when the store opens.
  */
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadDataSpec } from '../cli/data-spec.js';
 import { tabularSchemaOf } from '../models/load-model.js';
 import { createModelMonitor } from '../monitoring/model-monitor.js';
 import type { Migration, StoreDatabase } from '../store/store.js';
 import { ALERT_MIGRATIONS } from './alerts.js';
+import { auditCommit } from './audit/audit-commit.js';
+import { AuditJournal, JOURNAL_FILE, readJournal } from './audit/audit-journal.js';
 import { AUDIT_MIGRATIONS, AuditLog } from './audit/audit-log.js';
+import { JournaledAudit } from './audit/journaled-audit.js';
 import { API_KEY_MIGRATIONS, ApiKeyStore } from './auth/api-keys.js';
 import { authorize, createAuthenticator } from './auth/authenticate.js';
 import { createJwtVerifier } from './auth/jwt.js';
 import type { GatewayConfig } from './config.js';
 import { ExtractionMonitor } from './extraction/extraction-monitor.js';
-import { createLimits, LIMIT_MIGRATIONS } from './limits/limits.js';
+import { createLimits, LIMIT_MIGRATIONS, type Limits } from './limits/limits.js';
 import type { ModelRegistry, ServedModel } from './model-registry.js';
 import type { GatewayServices, MonitorService } from './pipeline/services.js';
 import type { Alert } from './types.js';
@@ -65,13 +69,57 @@ function redisProbe(url: string): { ready(): Promise<boolean>; close(): Promise<
   };
 }
 
+/** Where the services report what no request sees (a failing audit fold, a recovered journal). */
+export interface ServicesLog {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/**
+ * audit.mode journal: the journal in the data directory, after folding what a previous process
+ * left in it (kill -9) into the log.
+ */
+async function openJournaledAudit(
+  config: GatewayConfig,
+  db: StoreDatabase,
+  audit: AuditLog,
+  limits: Limits,
+  log: ServicesLog,
+): Promise<JournaledAudit> {
+  const path = join(config.dataDir, JOURNAL_FILE);
+  const left = readJournal(path);
+  const journaled = new JournaledAudit({
+    journal: AuditJournal.open(path),
+    commit: auditCommit(db, audit, limits.deferWrites?.()),
+    logged: (ids) => audit.loggedRequestIds(ids),
+    recharge: (charges) => limits.recharge?.(charges),
+    onError: (error, waiting) =>
+      log.error(
+        { err: error, waiting },
+        'cannot fold the audit journal into the log; retrying (entries are safe in the journal)',
+      ),
+  });
+  try {
+    const recovered = await journaled.recover(left);
+    if (recovered.recovered > 0 || recovered.torn)
+      log.warn({ ...recovered }, 'audit journal recovered: entries of answered requests folded into the log');
+  } catch (error) {
+    journaled.close();
+    throw error;
+  }
+  return journaled;
+}
+
 export async function createGatewayServices(
   config: GatewayConfig,
   db: StoreDatabase,
   registry: ModelRegistry,
   onAlert: (alert: Alert) => void,
+  log: ServicesLog = { error: () => {}, warn: () => {} },
 ): Promise<GatewayServices> {
-  const apiKeys = config.auth.apiKeys ? new ApiKeyStore(db) : undefined;
+  const apiKeys = config.auth.apiKeys
+    ? new ApiKeyStore(db, { revocationCheckMs: config.auth.revocationCheckMs })
+    : undefined;
   const jwt = config.auth.jwt ? await createJwtVerifier(config.auth.jwt) : undefined;
   const authenticate = createAuthenticator({ apiKeys, jwt });
   const limits = await createLimits(config, { db, onAlert });
@@ -102,6 +150,14 @@ export async function createGatewayServices(
     throw error;
   }
   const audit = config.audit.enabled ? new AuditLog(db, { synchronous: 'normal' }) : undefined;
+  let auditJournal: JournaledAudit | undefined;
+  try {
+    if (audit && config.audit.mode === 'journal')
+      auditJournal = await openJournaledAudit(config, db, audit, limits, log);
+  } catch (error) {
+    await limits.close();
+    throw error;
+  }
   const redis = config.redis ? redisProbe(config.redis.url) : undefined;
   return {
     db,
@@ -111,8 +167,11 @@ export async function createGatewayServices(
     extraction,
     monitors,
     audit,
+    auditJournal,
     redisReady: redis?.ready,
     async close() {
+      // The last fold writes the pending budget changes too, so it goes before the limits close.
+      auditJournal?.close();
       await limits.close();
       await redis?.close();
     },

@@ -10,9 +10,14 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:ht
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { initRuntime } from '../../src/core/runtime.js';
-import { AuditLog } from '../../src/gateway/audit/audit-log.js';
 import { FORBIDDEN_MESSAGE, UNAUTHORIZED_MESSAGE } from '../../src/gateway/errors.js';
-import { DEFAULT_KEYS, type GatewayFixture, gatewayFixture, testImages } from '../helpers/gateway-fixture.js';
+import {
+  auditLogOf,
+  DEFAULT_KEYS,
+  type GatewayFixture,
+  gatewayFixture,
+  testImages,
+} from '../helpers/gateway-fixture.js';
 import { runCli } from '../helpers/run-cli.js';
 
 const PREDICT = '/v1/models/cnn/predict';
@@ -123,7 +128,7 @@ describe('a key revoked mid-session', () => {
       assert.equal(other.status, 200);
 
       // The refusals are audited as unauthenticated: no key id, no model call.
-      const entry = new AuditLog(gw.services.db)
+      const entry = auditLogOf(gw)
         .list({ limit: 50 })
         .find((e) => e.requestId === errorOf(bearer).requestId);
       assert.ok(entry, 'the 401 is in the audit log');
@@ -196,7 +201,6 @@ describe('403 reveals nothing about which models exist', () => {
       ['top', 'GET', '/v1/monitoring/cnn', '/v1/monitoring/ghost', undefined],
       ['list-only', 'GET', '/v1/monitoring/cnn', '/v1/monitoring/ghost', undefined],
     ] as const;
-    const log = new AuditLog(gw.services.db);
     for (const [keyName, method, served, missing, payload] of cases) {
       const what = `${keyName} ${method} ${served}`;
       const [a, b] = await pair(keyName, method, served, missing, payload);
@@ -204,7 +208,7 @@ describe('403 reveals nothing about which models exist', () => {
       assert.equal(errorOf(a).code, 'forbidden', what);
       assert.equal(errorOf(a).message, FORBIDDEN_MESSAGE, what);
       assert.deepEqual(comparable(a), comparable(b), what);
-      const entries = log.list({ keyId: gw.keyIds[keyName], limit: 10 });
+      const entries = auditLogOf(gw).list({ keyId: gw.keyIds[keyName], limit: 10 });
       const [ea, eb] = [errorOf(a).requestId, errorOf(b).requestId].map((id) => {
         const e = entries.find((x) => x.requestId === id);
         assert.ok(e, `${what}: audited`);

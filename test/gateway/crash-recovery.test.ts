@@ -1,9 +1,10 @@
 /**
  * kill -9 under load: `aegis serve` (a child process, full pipeline: sqlite limits, extraction,
- * monitoring, audit) is SIGKILLed while ~50 requests are in flight. Afterwards `aegis audit verify`
- * passes, every request that was answered 200 is in the audit log under its request id and in the
- * key's persisted query budget, and the
- * gateway restarted on the same data directory serves again and keeps extending the same chain.
+ * monitoring, audit in its default journal mode) is SIGKILLed while ~50 requests are in flight.
+ * Afterwards `aegis audit verify` passes and every request that was answered 200 is in the audit
+ * log or its journal (as pending) under its request id. The gateway restarted on the same data
+ * directory folds the journal into the chain: then every answered 200 is a chained row, the key's
+ * persisted query budget covers every one of them, and it serves again, extending the same chain.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -113,11 +114,21 @@ async function load(url: string, key: string, onServed: (n: number) => void): Pr
   return outcome;
 }
 
-async function auditedRequestIds(): Promise<Map<string, number>> {
+/** Request id → status of every audited request; `chainedOnly`: rows of the hash chain, not journal entries. */
+async function auditedRequestIds(chainedOnly = false): Promise<Map<string, number>> {
   const show = await runCli(['audit', 'show', '--data-dir', dataDir, '--limit', '1000000', '--json']);
   assert.equal(show.code, 0, show.stderr);
-  const entries = JSON.parse(show.stdout) as { requestId: string; status: number }[];
-  return new Map(entries.map((e) => [e.requestId, e.status]));
+  const entries = JSON.parse(show.stdout) as { requestId: string; status: number; pending?: true }[];
+  return new Map(entries.filter((e) => !chainedOnly || !e.pending).map((e) => [e.requestId, e.status]));
+}
+
+function budgetSpent(keyId: string): unknown {
+  const store = openStore(join(dataDir, 'aegis.db'), []);
+  try {
+    return store.prepare('SELECT points FROM gateway_limits WHERE key = ?').pluck().get(`budget:cnn:${keyId}`);
+  } finally {
+    store.close();
+  }
 }
 
 it('kill -9 mid-load: the audit chain verifies, every 200 is logged, and the restarted gateway serves', async () => {
@@ -148,20 +159,22 @@ it('kill -9 mid-load: the audit chain verifies, every 200 is logged, and the res
   const missing = [...outcome.ok].filter((id) => audited.get(id) !== 200);
   assert.deepEqual(missing, [], `${missing.length} of ${outcome.ok.size} answered 200s are not logged as 200`);
 
-  // Each answered request's budget was written in its audit batch's transaction: kill -9 loses none of it.
-  const keyId = key.slice('aegis_'.length, 'aegis_'.length + 12);
-  const store = openStore(join(dataDir, 'aegis.db'), []);
-  const spent = store.prepare('SELECT points FROM gateway_limits WHERE key = ?').pluck().get(`budget:cnn:${keyId}`);
-  store.close();
-  assert.equal(typeof spent, 'number');
-  assert.ok(
-    (spent as number) >= outcome.ok.size,
-    `budget spent ${spent}, but ${outcome.ok.size} requests were answered`,
-  );
-
-  // Restart on the same data directory: the key, the store and the chain carry over.
+  // Restart on the same data directory: the journal is folded into the chain, with the budget charges.
   const second = await serve();
   try {
+    const chained = await auditedRequestIds(true);
+    const unchained = [...outcome.ok].filter((id) => chained.get(id) !== 200);
+    assert.deepEqual(unchained, [], `${unchained.length} answered 200s are not in the chain after the restart`);
+    const folded = await runCli(['audit', 'verify', '--data-dir', dataDir]);
+    assert.equal(folded.code, 0, folded.stdout + folded.stderr);
+    const keyId = key.slice('aegis_'.length, 'aegis_'.length + 12);
+    const spent = budgetSpent(keyId);
+    assert.equal(typeof spent, 'number');
+    assert.ok(
+      (spent as number) >= outcome.ok.size,
+      `budget spent ${spent}, but ${outcome.ok.size} requests were answered`,
+    );
+
     const res = await predict(second.url, key, bodies[0] as string);
     assert.equal(res.status, 200);
     const body = (await res.json()) as { labels: number[]; requestId: string };

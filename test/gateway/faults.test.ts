@@ -4,13 +4,19 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initRuntime } from '../../src/core/runtime.js';
-import { AuditLog } from '../../src/gateway/audit/audit-log.js';
 import { ApiKeyStore } from '../../src/gateway/auth/api-keys.js';
 import type { ServedModel } from '../../src/gateway/model-registry.js';
 import { STORE_FILE } from '../../src/gateway/server.js';
 import { GATEWAY_MIGRATIONS } from '../../src/gateway/services.js';
 import { openStore } from '../../src/store/store.js';
-import { CNN_PATH, DEFAULT_KEYS, type GatewayFixture, gatewayFixture, testImages } from '../helpers/gateway-fixture.js';
+import {
+  auditLogOf,
+  CNN_PATH,
+  DEFAULT_KEYS,
+  type GatewayFixture,
+  gatewayFixture,
+  testImages,
+} from '../helpers/gateway-fixture.js';
 
 const PREDICT = '/v1/models/cnn/predict';
 const BODY_LIMIT = 64 * 1024;
@@ -213,7 +219,7 @@ describe('transport faults', () => {
     );
     assert.match(answer, /^HTTP\/1\.1 408 /);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const entries = new AuditLog(gw.services.db).list({ keyId: gw.keyIds.label, limit: 5 });
+    const entries = auditLogOf(gw).list({ keyId: gw.keyIds.label, limit: 5 });
     assert.equal(entries[0]?.status, 408);
     assert.deepEqual(entries[0]?.outputSummary, { error: 'request_timeout' });
   });

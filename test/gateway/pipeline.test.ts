@@ -10,7 +10,7 @@ import type {
   LimitVerdict,
   MonitorService,
 } from '../../src/gateway/pipeline/services.js';
-import { type GatewayFixture, gatewayFixture, TEST_NPZ, testImages } from '../helpers/gateway-fixture.js';
+import { auditLogOf, type GatewayFixture, gatewayFixture, TEST_NPZ, testImages } from '../helpers/gateway-fixture.js';
 import { redisSkipReason } from '../helpers/redis.js';
 
 const PREDICT = '/v1/models/cnn/predict';
@@ -35,7 +35,9 @@ function post(gw: GatewayFixture, key: string | null, payload: unknown, headers:
 }
 
 function stagesOf(gw: GatewayFixture, requestId: string): string[] {
-  const entry = new AuditLog(gw.services.db).list({ limit: 200 }).find((e) => e.requestId === requestId);
+  const entry = auditLogOf(gw)
+    .list({ limit: 200 })
+    .find((e) => e.requestId === requestId);
   assert.ok(entry, `request ${requestId} is in the audit log`);
   return entry.decisions.map((d) => `${d.stage}:${d.outcome}`);
 }
@@ -376,7 +378,7 @@ describe('audit', () => {
       await gw.app.inject({ method: 'GET', url: '/v1/models', headers: gw.auth('full') });
       await gw.app.inject({ method: 'GET', url: '/healthz' });
       assert.deepEqual(statuses, [200, 401, 403, 400, 400, 200]);
-      const audit = new AuditLog(gw.services.db);
+      const audit = auditLogOf(gw);
       const entries = audit.list({ limit: 100 }).reverse();
       assert.deepEqual(
         entries.map((e) => e.status),
@@ -433,6 +435,23 @@ describe('audit', () => {
       const entries = (log as AuditLog).list({ limit: 100 });
       assert.equal(entries.length, 24 + 8, 'a rolled-back batch leaves no duplicates');
       assert.equal((log as AuditLog).verify().ok, true);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('journal mode (the default): an answer whose entry cannot be journaled is withheld (500)', async () => {
+    const gw = await gatewayFixture();
+    try {
+      assert.ok(gw.services.auditJournal, 'audit.mode journal is the default');
+      const served = await post(gw, 'full', rows(1));
+      assert.equal(served.statusCode, 200);
+      gw.services.auditJournal.close(); // the journal's file is gone from under the gateway
+      const res = await post(gw, 'full', rows(1));
+      assert.equal(res.statusCode, 500);
+      assert.equal(res.json().error.code, 'internal');
+      assert.ok(!res.body.includes('labels'));
+      assert.equal(auditLogOf(gw).loggedRequestIds([served.json().requestId]).size, 1, 'the served one was folded');
     } finally {
       await gw.close();
     }

@@ -18,6 +18,7 @@ import { loadOnnxModel, type OnnxModel } from '../../src/models/onnx-model.js';
 import { loadTfjsModel, saveTfjsModel } from '../../src/models/tfjs-model.js';
 import { openStore } from '../../src/store/store.js';
 import {
+  auditLogOf,
   CNN_PATH,
   createKeys,
   type GatewayFixture,
@@ -119,7 +120,7 @@ describe('POST /v1/models/:name/predict', () => {
   it('records every request in the audit log before answering, with the decisions of each stage', async () => {
     const res = await post('top', { inputs: images.flat.slice(0, 2), shape: [2, 28, 28, 1] });
     const requestId = res.json().requestId;
-    const audit = new AuditLog(gw.services.db);
+    const audit = auditLogOf(gw);
     const entry = audit.list({ limit: 50 }).find((e) => e.requestId === requestId);
     assert.ok(entry, 'the 200 is in the audit log');
     assert.equal(entry.status, 200);
@@ -281,7 +282,7 @@ describe('JWT bearer tokens', () => {
       });
       assert.equal(ok.statusCode, 200);
       assert.deepEqual(Object.keys(ok.json()), ['labels', 'model', 'requestId'], 'aegis_tier label: no scores');
-      const entry = new AuditLog(jwtGateway.services.db).list({ limit: 1 })[0];
+      const entry = auditLogOf(jwtGateway).list({ limit: 1 })[0];
       assert.equal(entry?.keyId, 'jwt:svc-1');
       const noScope = await jwtGateway.app.inject({
         method: 'POST',

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadNpzDataset } from '../../src/data/npz-dataset.js';
+import { AuditLog } from '../../src/gateway/audit/audit-log.js';
 import { ApiKeyStore } from '../../src/gateway/auth/api-keys.js';
 import { type GatewayConfig, parseGatewayConfig } from '../../src/gateway/config.js';
 import { type BuiltGateway, buildGateway, type GatewayOptions, STORE_FILE } from '../../src/gateway/server.js';
@@ -128,4 +129,10 @@ export async function testImages(n: number): Promise<{ nested: number[][][][]; f
     );
   }
   return { nested, flat, labels: Array.from(data.y.subarray(0, n)) };
+}
+
+/** The running gateway's audit log, with what its journal holds folded in first (audit.mode journal folds within ~10 ms). */
+export function auditLogOf(gw: Pick<BuiltGateway, 'services'>): AuditLog {
+  gw.services.auditJournal?.fold();
+  return new AuditLog(gw.services.db);
 }

@@ -40,6 +40,11 @@ export const AUDIT_MIGRATIONS: readonly Migration[] = [
       hash TEXT NOT NULL
     );`,
   },
+  {
+    // Journal recovery asks whether a request id is already logged (audit-journal.ts).
+    id: 'gateway/audit-002-request-id',
+    sql: 'CREATE INDEX audit_log_request_id ON audit_log (request_id);',
+  },
 ];
 
 /** An entry read back, with its chain position. */
@@ -73,6 +78,7 @@ export class AuditLog {
   private readonly at;
   private readonly appendTx;
   private readonly appendManyTx;
+  private readonly byRequestId;
 
   constructor(db: StoreDatabase, options: AuditLogOptions = {}) {
     this.db = db;
@@ -88,6 +94,7 @@ export class AuditLog {
     );
     this.last = db.prepare('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1');
     this.at = db.prepare(`SELECT ${ROW_COLUMNS} FROM audit_log WHERE seq = ?`);
+    this.byRequestId = db.prepare('SELECT 1 FROM audit_log WHERE request_id = ? LIMIT 1').pluck();
     this.appendTx = db.transaction((entry: AuditEntry): AuditAnchor => this.appendRows([entry])[0] as AuditAnchor);
     this.appendManyTx = db.transaction((entries: readonly AuditEntry[]) => this.appendRows(entries));
   }
@@ -122,6 +129,13 @@ export class AuditLog {
       prevHash = hash;
     }
     return anchors;
+  }
+
+  /** Which of these request ids have a row (the journal's recovery: never log a request twice). */
+  loggedRequestIds(requestIds: readonly string[]): Set<string> {
+    const found = new Set<string>();
+    for (const id of requestIds) if (this.byRequestId.get(id) !== undefined) found.add(id);
+    return found;
   }
 
   /** The newest row's position, to save elsewhere as an anchor; null for an empty log. */

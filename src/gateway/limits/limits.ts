@@ -46,6 +46,11 @@ export interface Limits {
    * of one write per request.
    */
   deferWrites?(): DeferredWrites | undefined;
+  /**
+   * The sqlite store only: spends these budgets again, unconditionally (requests answered before a
+   * crash whose budget writes died with the process; the audit journal's recovery calls it).
+   */
+  recharge?(charges: readonly { keyId: string; model: string; points: number }[]): Promise<void>;
 }
 
 /**
@@ -159,6 +164,17 @@ class CounterLimits implements Limits {
 
   deferWrites(): DeferredWrites | undefined {
     return this.counters.deferWrites?.();
+  }
+
+  async recharge(charges: readonly { keyId: string; model: string; points: number }[]): Promise<void> {
+    // Memory budgets start over with the process and Redis ones were spent in Redis: only sqlite's need it.
+    if (!this.counters.deferWrites) return;
+    for (const c of charges) {
+      // Over the budget is fine here: the requests were answered; the refusal only reports it.
+      await this.counters.budget.consume(counterKey(c.keyId, c.model), c.points).catch((error: unknown) => {
+        if (!(error instanceof RateLimiterRes)) throw error;
+      });
+    }
   }
 
   /** Spends one request on a rate counter; a refusal verdict, or null when allowed. */

@@ -37,6 +37,7 @@ export function limitsHook(ctx: GatewayContext) {
     const examples = claimedExamples(request.body, maxBatch);
     const verdict = await limits.consume(keyId, model, examples, state.throttled ? { throttled: true } : undefined);
     if (verdict.allowed) {
+      state.charged = examples;
       state.decide('limits', 'allowed');
       return;
     }

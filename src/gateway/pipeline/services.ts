@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { StoreDatabase } from '../../store/store.js';
+import type { JournaledAudit } from '../audit/journaled-audit.js';
 import type { Limits } from '../limits/limits.js';
 import type { AuditEntry, GatewayAction, Principal } from '../types.js';
 
@@ -38,6 +39,8 @@ export interface GatewayServices {
   /** Drift monitor per model name. */
   monitors: Map<string, MonitorService>;
   audit?: AuditService;
+  /** Journal mode (audit.mode: journal): answers are journaled, then folded into `audit` off the request path. */
+  auditJournal?: JournaledAudit;
   /** Redis reachable (readiness); absent when no Redis is configured. */
   redisReady?: () => Promise<boolean>;
   /** Releases connections (Redis) the services hold; the server closes the store itself. */

@@ -15,6 +15,8 @@ export class RequestState {
   /** SHA-256 (hex) of the raw body, set by the JSON parser. */
   inputDigest: string | null = null;
   outputSummary: Record<string, unknown> | null = null;
+  /** Examples this request spent from its query budget (0 until the limits stage allowed it). */
+  charged = 0;
   /** Extraction detection asked for the stricter limiter. */
   throttled = false;
   /** Validated examples, row-major, and their count. */
