@@ -90,6 +90,13 @@ export const FEATURE_DEFAULTS: Readonly<Record<PhishMode, FeatureConfig>> = {
   },
 };
 
+/**
+ * Mail signals that are not warning signs either way (a count of link domains is PILFER's
+ * feature, high in newsletters and in lures alike). Every other mail signal is a phishing
+ * indicator; by default its weight is held ≥ 0 (PhishTrainOptions.monotone).
+ */
+export const NEUTRAL_MAIL_SIGNALS: ReadonlySet<string> = new Set(['link-domains']);
+
 export function parsePhishMode(text: string): PhishMode {
   if (!(PHISH_MODES as readonly string[]).includes(text)) {
     throw new AegisInputError(`--mode must be one of ${PHISH_MODES.join(', ')}, got '${text}'`);
@@ -135,6 +142,12 @@ export class Featurizer {
       ...(config.charNgrams ? { charNgrams: config.charNgrams } : {}),
     };
     this.hasher = new SparseHasher(hashing);
+  }
+
+  /** Indices of the dense signals that are phishing indicators (mail mode; none in URL and SMS modes). */
+  get indicatorIndices(): number[] {
+    if (this.config.mode !== 'mail') return [];
+    return this.denseNames.flatMap((n, j) => (NEUTRAL_MAIL_SIGNALS.has(n) ? [] : [j]));
   }
 
   private check(event: PhishEvent): void {

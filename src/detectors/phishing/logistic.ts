@@ -22,6 +22,13 @@ export interface LogisticOptions {
   l2: number;
   balanced: boolean;
   seed: number;
+  /**
+   * Dense weights held ≥ 0 (projected after every step): signals declared as phishing indicators
+   * may raise the score but never lower it, so the model cannot learn "this warning sign means
+   * legitimate" from a corpus quirk, and an attacker cannot lower the score by adding one
+   * (monotonic classification, Incer et al., IWSPA 2018). Indices into the dense vector.
+   */
+  nonNegativeDense?: readonly number[];
 }
 
 export const LOGISTIC_DEFAULTS: Omit<LogisticOptions, 'seed'> = {
@@ -94,6 +101,12 @@ export function trainLogistic(
   const touched = new Int32Array(buckets);
   const mark = new Uint8Array(buckets);
   const rng = new Rng(options.seed);
+  const nonNegative = options.nonNegativeDense ?? [];
+  for (const j of nonNegative) {
+    if (!(Number.isInteger(j) && j >= 0 && j < d)) {
+      throw new AegisInputError(`phishing model: non-negative weight index ${j} is outside the ${d} signals`);
+    }
+  }
   let step = 0;
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     const order = rng.permutation(n);
@@ -136,6 +149,7 @@ export function trainLogistic(
         vd[j] = B2 * (vd[j] as number) + (1 - B2) * g * g;
         model.dense[j] = (model.dense[j] as number) - (lr * (md[j] as number)) / (Math.sqrt(vd[j] as number) + EPS);
       }
+      for (const j of nonNegative) if ((model.dense[j] as number) < 0) model.dense[j] = 0;
       for (let t = 0; t < nTouched; t++) {
         const j = touched[t] as number;
         const g = (gs[j] as number) * scale + lam * (model.sparse[j] as number);

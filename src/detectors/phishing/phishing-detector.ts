@@ -11,6 +11,14 @@
  * trained on the whole training set. Scores of a model on its own training data are
  * over-confident; out-of-fold scores are what unseen mail looks like.
  *
+ * Rule: 'order-statistic' (default; the (⌊targetFpr·n⌋+1)-th highest score, whose expected
+ * share of unseen legitimate scores above it is (⌊targetFpr·n⌋+1)/(n+1) — 0.104% at n = 2,876)
+ * or 'tail-fit' (generalized Pareto tail, ./operating-threshold.ts). The training summary reports
+ * a nested check of both.
+ *
+ * Mail mode holds the weights of the named phishing indicators ≥ 0 (monotone, see
+ * PhishTrainOptions.monotone): a warning sign never lowers the score.
+ *
  * Batch-trained: `learn(event)` does nothing (retrain with fit).
  */
 import { existsSync } from 'node:fs';
@@ -55,15 +63,26 @@ export interface PhishTrainOptions {
    * 'order-statistic' (default) or 'tail-fit' (generalized Pareto tail; needs ≥ 1,000 legitimate).
    */
   thresholdRule?: ThresholdRule;
+  /**
+   * Mail mode: hold the weights of the named phishing indicators ≥ 0 (all mail signals except
+   * NEUTRAL_MAIL_SIGNALS; logistic.ts nonNegativeDense). Default true. No effect in URL/SMS modes.
+   */
+  monotone?: boolean;
   training?: Partial<Omit<LogisticOptions, 'seed'>>;
   progress?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export const PHISH_TRAIN_DEFAULTS: { targetFpr: number; folds: number; thresholdRule: ThresholdRule } = {
+export const PHISH_TRAIN_DEFAULTS: {
+  targetFpr: number;
+  folds: number;
+  thresholdRule: ThresholdRule;
+  monotone: boolean;
+} = {
   targetFpr: 0.001,
   folds: 5,
   thresholdRule: 'order-statistic',
+  monotone: true,
 };
 
 const metaShape = z.object({
@@ -302,7 +321,16 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
 
   /** Trains on featurized rows (so callers can featurize once and train many variants). */
   fitRows(rows: readonly FeatureRow[], labels: ArrayLike<number>, options: PhishTrainOptions = {}): TrainingSummary {
-    const fitted = calibratedLogistic(rows, labels, this.featurizer.hasher.buckets, options, this.name);
+    const monotone = options.monotone ?? PHISH_TRAIN_DEFAULTS.monotone;
+    const indicators = monotone ? this.featurizer.indicatorIndices : [];
+    const training = indicators.length > 0 ? { nonNegativeDense: indicators, ...options.training } : options.training;
+    const fitted = calibratedLogistic(
+      rows,
+      labels,
+      this.featurizer.hasher.buckets,
+      { ...options, ...(training ? { training } : {}) },
+      this.name,
+    );
     this.model = fitted.model;
     this.meta = { ...this.meta, threshold: fitted.threshold, targetFpr: fitted.targetFpr, training: fitted.summary };
     return fitted.summary;

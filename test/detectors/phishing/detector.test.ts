@@ -76,6 +76,21 @@ describe('PhishingDetector (mail)', () => {
     assert.ok((nested['order-statistic']?.recall ?? 0) > 0.5, JSON.stringify(nested));
   });
 
+  it('holds the weights of the named phishing indicators at ≥ 0 (link-domains, a plain count, stays free)', () => {
+    const names = detector.featurizer.denseNames;
+    const free = names.indexOf('link-domains');
+    assert.ok(free >= 0);
+    assert.deepEqual(
+      detector.featurizer.indicatorIndices,
+      names.flatMap((_, j) => (j === free ? [] : [j])),
+    );
+    for (const j of detector.featurizer.indicatorIndices) {
+      assert.ok((detector.weights.dense[j] as number) >= 0, `${names[j]}: ${detector.weights.dense[j]}`);
+    }
+    assert.deepEqual(detector.info.training.nonNegativeDense, detector.featurizer.indicatorIndices);
+    assert.deepEqual(new PhishingDetector({ mode: 'sms' }).featurizer.indicatorIndices, []);
+  });
+
   it('refuses the tail-fit threshold rule on too few legitimate examples, saying how many it needs', () => {
     const d = new PhishingDetector({ mode: 'mail', bits: 12 });
     const rows = train.map((m) => d.featurize(m));
