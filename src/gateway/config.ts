@@ -178,6 +178,11 @@ const monitoringSchema = z
      * requests to fill (detection delay grows by that factor), and the window tests cost that much less.
      */
     sampleRate: z.number().gt(0).max(1).optional(),
+    /**
+     * Where the window tests run. Unset = 'worker': a worker thread (the event loop only copies the rows);
+     * 'background': on the event loop in slices of ~4 ms between requests.
+     */
+    evaluation: z.enum(['worker', 'background']).optional(),
   })
   .strict()
   .default({ enabled: true, windowSize: 1000, alpha: 0.01, psiThreshold: 0.2, confidenceDrop: 0.1 });

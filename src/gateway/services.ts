@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { loadDataSpec } from '../cli/data-spec.js';
 import { tabularSchemaOf } from '../models/load-model.js';
 import { createModelMonitor } from '../monitoring/model-monitor.js';
+import { createWorkerMonitor } from '../monitoring/worker-monitor.js';
 import type { Migration, StoreDatabase } from '../store/store.js';
 import { ALERT_MIGRATIONS } from './alerts.js';
 import { auditCommit } from './audit/audit-commit.js';
@@ -125,6 +126,8 @@ export async function createGatewayServices(
   const limits = await createLimits(config, { db, onAlert });
   const extraction = config.extraction.enabled ? new ExtractionMonitor(config.extraction, onAlert) : undefined;
   const monitors = new Map<string, MonitorService>();
+  // monitoring.evaluation: window tests in a worker thread per model (default), or in slices on the event loop.
+  const closeMonitors: (() => Promise<void>)[] = [];
   try {
     if (config.monitoring.enabled) {
       for (const served of registry.all()) {
@@ -132,21 +135,26 @@ export async function createGatewayServices(
         const reference = modelConfig?.reference
           ? await referenceOf(served, modelConfig.reference, modelConfig.path)
           : undefined;
-        monitors.set(
-          served.name,
-          createModelMonitor(config.monitoring, {
-            model: served.name,
-            inputShape: served.info.inputShape,
-            numClasses: served.info.numClasses,
-            reference,
-            onAlert,
-          }),
-        );
+        const opts = {
+          model: served.name,
+          inputShape: served.info.inputShape,
+          numClasses: served.info.numClasses,
+          reference,
+          onAlert,
+        };
+        if (config.monitoring.evaluation === 'background') {
+          monitors.set(served.name, createModelMonitor(config.monitoring, opts));
+        } else {
+          const monitor = createWorkerMonitor(config.monitoring, opts);
+          closeMonitors.push(() => monitor.close());
+          monitors.set(served.name, monitor);
+        }
       }
     }
   } catch (error) {
-    // A bad reference must not leave a Redis connection holding the process open.
+    // A bad reference must not leave a Redis connection or a monitor worker holding the process open.
     await limits.close();
+    await Promise.all(closeMonitors.map((close) => close()));
     throw error;
   }
   const audit = config.audit.enabled ? new AuditLog(db, { synchronous: 'normal' }) : undefined;
@@ -174,6 +182,7 @@ export async function createGatewayServices(
       auditJournal?.close();
       await limits.close();
       await redis?.close();
+      await Promise.all(closeMonitors.map((close) => close()));
     },
   };
 }

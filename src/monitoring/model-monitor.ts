@@ -57,7 +57,10 @@ export interface ModelMonitorOptions {
   /** Reference inputs (n × product(inputShape)) and the model's scores on them (n × numClasses). */
   reference?: { inputs: Float32Array; scores: Float32Array };
   onAlert: (a: Alert) => void;
-  /** 'background' (default): tests run in slices on the event loop; 'sync': inside observe. */
+  /**
+   * 'background' (default): tests run in slices on the event loop; 'sync': inside observe. (The gateway's default,
+   * a worker thread, is createWorkerMonitor in worker-monitor.ts, which runs a 'sync' monitor in the worker.)
+   */
   evaluation?: 'background' | 'sync';
   /** Seeds the projection, subsampling and permutations (default 0). */
   seed?: number;
@@ -108,6 +111,97 @@ function sampleIndices(n: number, k: number, rng: Rng): Int32Array {
   return rng.permutation(n).subarray(0, k).sort();
 }
 
+/**
+ * Checks the options a monitor is built from (shape, classes, window size, the given reference's size and values)
+ * and returns the row size; throws AegisInputError naming what is wrong. The worker monitor calls it on the main
+ * thread so that a bad setup fails at construction there too.
+ */
+export function checkMonitorOptions(config: MonitoringConfig, opts: ModelMonitorOptions): number {
+  if (opts.inputShape.length === 0 || !opts.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw new AegisInputError(
+      `monitor '${opts.model}': input shape [${opts.inputShape}] must be positive whole numbers`,
+    );
+  }
+  if (!Number.isInteger(opts.numClasses) || opts.numClasses < 0 || opts.numClasses === 1) {
+    throw new AegisInputError(
+      `monitor '${opts.model}': numClasses must be 0 (no scores) or ≥ 2, got ${opts.numClasses}`,
+    );
+  }
+  if (config.enabled && !(Number.isInteger(config.windowSize) && config.windowSize >= 2)) {
+    throw new AegisInputError(
+      `monitor '${opts.model}': windowSize must be a whole number ≥ 2, got ${config.windowSize}`,
+    );
+  }
+  const rowSize = opts.inputShape.reduce((a, b) => a * b, 1);
+  const ref = opts.reference;
+  if (ref && config.enabled) {
+    const n = ref.inputs.length / rowSize;
+    const where = `monitor '${opts.model}': reference`;
+    if (!Number.isInteger(n) || n < 2) {
+      throw new AegisInputError(
+        `${where} has ${ref.inputs.length} values: not at least 2 whole examples of ${rowSize} (input shape [${opts.inputShape}])`,
+      );
+    }
+    if (ref.scores.length !== n * opts.numClasses) {
+      throw new AegisInputError(
+        `${where} scores have ${ref.scores.length} values, expected ${n} examples × ${opts.numClasses} classes`,
+      );
+    }
+    checkFinite(ref.inputs, `${where} inputs`);
+    checkFinite(ref.scores, `${where} scores`);
+  }
+  return rowSize;
+}
+
+/** The given reference's examples a monitor keeps (seeded subsample of maxReference, in increasing order). */
+export function referenceKeep(n: number, opts: Pick<ModelMonitorOptions, 'maxReference' | 'seed'>): Int32Array {
+  return sampleIndices(n, opts.maxReference ?? 10_000, new Rng((opts.seed ?? 0) ^ 0x7e1e));
+}
+
+/** Detector states before any window: 'pending', or 'off' with the reason. */
+export function initialDetectors(config: MonitoringConfig, numClasses: number): Record<DriftDetector, DetectorReport> {
+  const disabled = config.enabled ? undefined : 'monitoring is disabled';
+  const noScores = disabled ?? (numClasses === 0 ? 'no model scores' : undefined);
+  const make = (d: DriftDetector, reason?: string): DetectorReport => ({
+    status: reason ? 'off' : 'pending',
+    source: DRIFT_SOURCES[d],
+    ...(reason ? { reason } : {}),
+    windowsFlagged: 0,
+    episodes: 0,
+    last: null,
+  });
+  return {
+    ks: make('ks', disabled),
+    psi: make('psi', disabled),
+    mmd: make('mmd', disabled),
+    'chi-square': make('chi-square', noScores),
+    confidence: make('confidence', noScores),
+  };
+}
+
+/** Checks one observe() call's arrays against the monitor's input shape and classes; returns the example count. */
+export function checkObserved(
+  opts: Pick<ModelMonitorOptions, 'model' | 'inputShape' | 'numClasses'>,
+  expectedRowSize: number,
+  rows: Float32Array,
+  rowSize: number,
+  scores: Float32Array,
+  numClasses: number,
+): number {
+  if (rowSize !== expectedRowSize || rows.length % rowSize !== 0) {
+    throw new AegisInputError(
+      `monitor '${opts.model}': rows of ${rowSize} values (${rows.length} in all) do not match input shape [${opts.inputShape}]`,
+    );
+  }
+  const n = rows.length / rowSize;
+  if (numClasses !== opts.numClasses || scores.length !== n * numClasses) {
+    throw new AegisInputError(
+      `monitor '${opts.model}': ${scores.length} scores for ${n} rows with ${numClasses} classes; expected ${opts.numClasses} classes per row`,
+    );
+  }
+  return n;
+}
+
 class DriftMonitor implements ModelMonitor {
   private readonly rowSize: number;
   private readonly numClasses: number;
@@ -142,22 +236,7 @@ class DriftMonitor implements ModelMonitor {
     private readonly config: MonitoringConfig,
     private readonly opts: ModelMonitorOptions,
   ) {
-    if (opts.inputShape.length === 0 || !opts.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new AegisInputError(
-        `monitor '${opts.model}': input shape [${opts.inputShape}] must be positive whole numbers`,
-      );
-    }
-    if (!Number.isInteger(opts.numClasses) || opts.numClasses < 0 || opts.numClasses === 1) {
-      throw new AegisInputError(
-        `monitor '${opts.model}': numClasses must be 0 (no scores) or ≥ 2, got ${opts.numClasses}`,
-      );
-    }
-    if (config.enabled && !(Number.isInteger(config.windowSize) && config.windowSize >= 2)) {
-      throw new AegisInputError(
-        `monitor '${opts.model}': windowSize must be a whole number ≥ 2, got ${config.windowSize}`,
-      );
-    }
-    this.rowSize = opts.inputShape.reduce((a, b) => a * b, 1);
+    this.rowSize = checkMonitorOptions(config, opts);
     this.numClasses = opts.numClasses;
     this.windowSize = config.windowSize;
     this.background = (opts.evaluation ?? 'background') === 'background';
@@ -168,43 +247,13 @@ class DriftMonitor implements ModelMonitor {
     this.psiBins = opts.psiBins ?? PSI_BINS;
     this.window = new Window(config.enabled ? this.windowSize : 0, this.rowSize, this.numClasses);
     this.referenceSource = opts.reference ? 'given' : 'live';
-    const disabled = config.enabled ? undefined : 'monitoring is disabled';
-    const noScores = disabled ?? (this.numClasses === 0 ? 'no model scores' : undefined);
-    const make = (d: DriftDetector, reason?: string): DetectorReport => ({
-      status: reason ? 'off' : 'pending',
-      source: DRIFT_SOURCES[d],
-      ...(reason ? { reason } : {}),
-      windowsFlagged: 0,
-      episodes: 0,
-      last: null,
-    });
-    this.state = {
-      ks: make('ks', disabled),
-      psi: make('psi', disabled),
-      mmd: make('mmd', disabled),
-      'chi-square': make('chi-square', noScores),
-      confidence: make('confidence', noScores),
-    };
+    this.state = initialDetectors(config, this.numClasses);
     if (opts.reference && config.enabled) this.setReference(this.givenReference(opts.reference));
   }
 
+  /** The given reference (checked by checkMonitorOptions), subsampled to maxReference examples. */
   private givenReference(ref: { inputs: Float32Array; scores: Float32Array }): Reference {
-    const n = ref.inputs.length / this.rowSize;
-    const where = `monitor '${this.opts.model}': reference`;
-    if (!Number.isInteger(n) || n < 2) {
-      throw new AegisInputError(
-        `${where} has ${ref.inputs.length} values: not at least 2 whole examples of ${this.rowSize} (input shape [${this.opts.inputShape}])`,
-      );
-    }
-    if (ref.scores.length !== n * this.numClasses) {
-      throw new AegisInputError(
-        `${where} scores have ${ref.scores.length} values, expected ${n} examples × ${this.numClasses} classes`,
-      );
-    }
-    checkFinite(ref.inputs, `${where} inputs`);
-    checkFinite(ref.scores, `${where} scores`);
-    const keep = sampleIndices(n, this.opts.maxReference ?? 10_000, new Rng((this.opts.seed ?? 0) ^ 0x7e1e));
-    return this.summarise(ref.inputs, ref.scores, keep);
+    return this.summarise(ref.inputs, ref.scores, referenceKeep(ref.inputs.length / this.rowSize, this.opts));
   }
 
   /** Reference statistics from the chosen examples of rows/scores. */
@@ -249,17 +298,7 @@ class DriftMonitor implements ModelMonitor {
 
   observe(rows: Float32Array, rowSize: number, scores: Float32Array, numClasses: number): void {
     if (!this.config.enabled) return;
-    if (rowSize !== this.rowSize || rows.length % rowSize !== 0) {
-      throw new AegisInputError(
-        `monitor '${this.opts.model}': rows of ${rowSize} values (${rows.length} in all) do not match input shape [${this.opts.inputShape}]`,
-      );
-    }
-    const n = rows.length / rowSize;
-    if (numClasses !== this.numClasses || scores.length !== n * numClasses) {
-      throw new AegisInputError(
-        `monitor '${this.opts.model}': ${scores.length} scores for ${n} rows with ${numClasses} classes; expected ${this.numClasses} classes per row`,
-      );
-    }
+    const n = checkObserved(this.opts, this.rowSize, rows, rowSize, scores, numClasses);
     let i = 0;
     while (i < n) {
       const took = this.window.push(rows, scores, i, n - i);
