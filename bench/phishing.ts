@@ -18,7 +18,7 @@
  *
  * Usage: npx tsx bench/phishing.ts [--stage random,cross,artefacts,url,sms,evasion,adversarial] [--seed 1]
  *        [--attack-limit 200] [--at-add evading|all] [--char-ngrams 3,5] [--bits 18] [--l2 1e-6] [--epochs 20]
- *        [--threshold-rule order-statistic|tail-fit] [--out FILE.json].
+ *        [--threshold-rule order-statistic|tail-fit] [--monotone true|false] [--out FILE.json].
  *        The random stage also reports the test figures at the other rule's threshold (same model).
  *        Prints one JSON document; progress on stderr.
  */
@@ -55,6 +55,8 @@ const { values } = parseArgs({
     l2: { type: 'string' },
     epochs: { type: 'string' },
     'threshold-rule': { type: 'string' },
+    // Non-negative weights for the named phishing indicators (the detector's default); --monotone false for the old model.
+    monotone: { type: 'string', default: 'true' },
   },
 });
 const stages = new Set(String(values.stage).split(','));
@@ -118,8 +120,9 @@ const training: Partial<LogisticOptions> = {
   ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
 };
 const thresholdRule = parseThresholdRule(String(values['threshold-rule'] ?? PHISH_TRAIN_DEFAULTS.thresholdRule));
+const monotone = values.monotone !== 'false';
 out.features = variant;
-out.training = { ...training, thresholdRule };
+out.training = { ...training, thresholdRule, monotone };
 const detector = new PhishingDetector({ mode: 'mail', ...variant });
 log('featurizing');
 const t = performance.now();
@@ -134,7 +137,17 @@ function fitEval(trainIdx: number[], testIdx: number[], what: string, rowsOf = r
     trainIdx.map((i) => rowsOf[i] as FeatureRow),
     trainIdx.map((i) => y[i] as number),
     buckets ?? detector.featurizer.hasher.buckets,
-    buckets === undefined ? { seed, training, thresholdRule } : { seed },
+    buckets !== undefined
+      ? { seed }
+      : {
+          seed,
+          thresholdRule,
+          // The detector's own rows: its indicators held ≥ 0 as PhishingDetector.fitRows does.
+          training:
+            monotone && rowsOf === rows
+              ? { nonNegativeDense: detector.featurizer.indicatorIndices, ...training }
+              : training,
+        },
   );
   const started = performance.now();
   const logits = testIdx.map((i) => logitOf(fitted.model, rowsOf[i] as FeatureRow));
@@ -279,7 +292,7 @@ if (stages.has('evasion')) {
     d.fitRows(
       trainEvents.map((e) => d.featurize(e)),
       trainLabels,
-      { seed },
+      { seed, monotone },
     );
     const key = fold ? 'withHomoglyphFold' : 'noFold';
     for (const transformations of [['homoglyph'], ['typo'], ['synonym'], ['homoglyph', 'typo', 'synonym']] as const) {
@@ -314,6 +327,7 @@ if (stages.has('adversarial')) {
         eps: 0.05,
         add: values['at-add'] === 'all' ? 'all' : 'evading',
         seed,
+        monotone,
         rounds: 1,
         onProgress: (stage, done, total) => log(`  ${stage} ${done}/${total}`),
       });
@@ -322,7 +336,7 @@ if (stages.has('adversarial')) {
       d.fitRows(
         trainEvents.map((e) => d.featurize(e)),
         trainLabels,
-        { seed },
+        { seed, monotone },
       );
     }
     const clean = evaluateLogits(
