@@ -9,6 +9,8 @@
  *   d  full       auth, limits (sqlite), extraction (PRADA, action log), monitoring, audit, output tier
  *   d-sqlite, d-audit, d-monitoring, d-extraction: d without that part (limits in memory for d-sqlite)
  *   d-sampled     d with monitoring.sampleRate 0.1 (the drift monitors see every 10th request)
+ *   d-commit      d with audit.mode commit (each answer waits for its SQLite commit instead of the journal)
+ *   d-background  d with monitoring.evaluation background (window tests on the event loop, not a worker)
  * Each server runs in its own child process (this file with --child); autocannon runs in this
  * (parent) process on loopback. The machine has 2 cores, so load generator and server share them.
  * Latency: autocannon's own percentiles (an HDR histogram of whole milliseconds) and exact ones
@@ -38,7 +40,15 @@ const TEST_NPZ = join(REPO, 'test', 'fixtures', 'fmnist_test200.npz');
 const SELF = fileURLToPath(import.meta.url);
 
 /** d-<part>: the full pipeline without one part (ablation: what that part costs). */
-const ABLATIONS = ['d-sqlite', 'd-audit', 'd-monitoring', 'd-extraction', 'd-sampled'] as const;
+const ABLATIONS = [
+  'd-sqlite',
+  'd-audit',
+  'd-monitoring',
+  'd-extraction',
+  'd-sampled',
+  'd-commit',
+  'd-background',
+] as const;
 type Ablation = (typeof ABLATIONS)[number];
 type GatewayName = 'c' | 'l' | 'd' | Ablation;
 type ConfigName = 'a' | 'b' | GatewayName;
@@ -53,6 +63,8 @@ const DESCRIPTIONS: Record<ConfigName, string> = {
   'd-monitoring': 'full pipeline without drift monitoring',
   'd-extraction': 'full pipeline without extraction detection',
   'd-sampled': 'full pipeline, drift monitoring on every 10th request (monitoring.sampleRate 0.1)',
+  'd-commit': 'full pipeline, audit.mode commit (each answer waits for its SQLite commit)',
+  'd-background': 'full pipeline, drift window tests on the event loop (monitoring.evaluation background)',
 };
 
 function flag(name: string, fallback: string): string {
@@ -165,8 +177,12 @@ async function childGateway(path: string, which: GatewayName): Promise<ChildServ
     },
     // 'log': PRADA runs on every query but never changes an answer, so every request is a 200.
     extraction: { enabled: on('extraction'), action: 'log' },
-    monitoring: { enabled: on('monitoring'), ...(which === 'd-sampled' ? { sampleRate: 0.1 } : {}) },
-    audit: { enabled: on('audit') },
+    monitoring: {
+      enabled: on('monitoring'),
+      ...(which === 'd-sampled' ? { sampleRate: 0.1 } : {}),
+      ...(which === 'd-background' ? { evaluation: 'background' } : {}),
+    },
+    audit: { enabled: on('audit'), ...(which === 'd-commit' ? { mode: 'commit' } : {}) },
   });
   const keyDb = openStore(join(dir, STORE_FILE), GATEWAY_MIGRATIONS);
   let made: { id: string; key: string };
@@ -198,7 +214,9 @@ async function childGateway(path: string, which: GatewayName): Promise<ChildServ
         windowsEvaluated: report.windowsEvaluated,
         lastEvaluationMs: report.lastEvaluationMs,
       };
-      return { auditRows, alerts, prada: prada?.detector ?? prada?.alert?.detail ?? null, drift };
+      // Journal mode: rows still waiting for their fold (folded at close).
+      const auditJournal = gateway.services.auditJournal?.stats();
+      return { auditRows, auditJournal, alerts, prada: prada?.detector ?? prada?.alert?.detail ?? null, drift };
     },
     close: async () => {
       await gateway.close();

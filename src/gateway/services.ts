@@ -164,6 +164,7 @@ export async function createGatewayServices(
       auditJournal = await openJournaledAudit(config, db, audit, limits, log);
   } catch (error) {
     await limits.close();
+    await Promise.all(closeMonitors.map((close) => close()));
     throw error;
   }
   const redis = config.redis ? redisProbe(config.redis.url) : undefined;
