@@ -91,14 +91,15 @@ export interface NidsTrainOptions {
 
 /**
  * The design chosen by bench/nids.ts --stage select on KDDTrain+_20Percent alone (leave-attacks-out
- * validation, selection.ts's rule; see docs/network-detection.md): an unweighted 5-class MLP at its
- * argmax plus a 256-64-256 autoencoder at 5% benign validation FPR, 'any' combination. The
- * isolation forest and the 'evidence' combination (its weight: the best on validation) stay available.
+ * validation, selection.ts's rule; see docs/network-detection.md): an unweighted 5-class MLP, a
+ * 256-64-256 autoencoder and the nearest-neighbour distance, combined by 'evidence' with the
+ * classifier at weight 0.2 and the combined evidence at 5% benign validation FPR. The isolation
+ * forest and the 'any' combination stay available.
  */
 export const NIDS_DEFAULTS = {
   mode: 'multiclass' as const,
-  novelty: ['autoencoder'] as NoveltyKind[],
-  combine: 'any' as 'any' | 'evidence',
+  novelty: ['autoencoder', 'knn'] as NoveltyKind[],
+  combine: 'evidence' as 'any' | 'evidence',
   supervisedWeight: 0.2,
   targetFpr: 0.05,
   supervisedFpr: 'argmax' as number | 'argmax',

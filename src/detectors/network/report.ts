@@ -21,7 +21,9 @@ export function nidsNotes(detector: NidsDetector): string[] {
           c.weights,
         )
           .map(([k, w]) => `${k} ${Number(w.toFixed(3))}`)
-          .join(', ')}) exceeds the sum that flags ${c.fpr} of those benign flows. Never tuned on test data.`
+          .join(
+            ', ',
+          )}) exceeds the sum that flags ${c.fpr} of those benign flows: calibrated on the training file, never on test data.`
       : `Thresholds were chosen on a benign validation split of the training file (novelty detectors at ${detector.meta.targetFpr} FPR each, classifier at ${detector.meta.supervisedFpr}), never on test data.`,
     'accuracy, precision, recall, F1, falsePositiveRate and auc are normal-vs-attack figures of the combined detector; macroF1 and multiclassAccuracy are those of its class decision.',
   ];

@@ -100,6 +100,7 @@ describe('NIDS detector with the evidence combination', () => {
     await initRuntime();
     detector = await NidsDetector.train(table(nslLines(1200, 1)), {
       seed: 0,
+      novelty: ['autoencoder'],
       combine: 'evidence',
       supervisedWeight: 0.35,
       targetFpr: 0.02,
