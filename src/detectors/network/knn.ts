@@ -104,7 +104,8 @@ export class KnnNovelty {
         }
         t[d * m + r] = norm;
       }
-      this.table = tf.tensor2d(t, [d + 1, m]);
+      // Kept out of the caller's tidy scope: built once, freed by dispose().
+      this.table = tf.keep(tf.tensor2d(t, [d + 1, m]));
     }
     return this.table;
   }

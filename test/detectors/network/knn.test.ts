@@ -62,9 +62,16 @@ describe('k-NN novelty', () => {
       }
       knn.dispose();
     }
+    const before = tf.memory().numTensors;
     const knn = KnnNovelty.fit(refs, 300, d, { seed: 0 });
     assert.ok((knn.score(refs.subarray(0, d), 1)[0] as number) < 1e-2, 'a reference is at distance 0 from itself');
+    // The reference table is built once and kept; scoring leaks nothing; dispose frees it.
+    const kept = tf.memory().numTensors;
+    knn.score(q, 40);
+    knn.differences(q, 40);
+    assert.equal(tf.memory().numTensors, kept);
     knn.dispose();
+    assert.equal(tf.memory().numTensors, before);
   });
 
   it('ranks off-distribution points above held-out normal points, including a rare normal mode', () => {
