@@ -88,7 +88,7 @@ function addTrainOptions(cmd: Command): Command {
     .option('--mode <mode>', 'multiclass (the layout classes) or binary', NIDS_DEFAULTS.mode)
     .option(
       '--novelty <list>',
-      'novelty detectors: autoencoder, iforest, both comma-separated, or none',
+      `novelty detectors, comma-separated (${NOVELTY_KINDS.join(', ')}), or none`,
       NIDS_DEFAULTS.novelty.join(','),
     )
     .option(
