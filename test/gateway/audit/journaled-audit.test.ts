@@ -138,6 +138,12 @@ test('recovery after a crash between commit and truncation: each request logged 
   );
   assert.equal(readFileSync(path).length, 0, 'the journal is empty after recovery, torn line included');
   assert.equal(log.verify().ok, true);
+  assert.deepEqual([...log.loggedRequestIds(['req-4', 'req-1', 'req-9'])].sort(), ['req-1', 'req-4']);
+  assert.deepEqual(
+    [...log.loggedRequestIds(['req-4', 'req-1'], 1)],
+    ['req-4'],
+    'only the newest scanRows rows are looked at',
+  );
   // Recovering the (now empty) journal again changes nothing.
   assert.deepEqual(await writer.recover(readJournal(path)), { recovered: 0, alreadyLogged: 0, torn: false });
   writer.close();
