@@ -118,7 +118,12 @@ export class JournaledAudit {
     this.pending = [];
     this.retryMs = 0;
     this.folds++;
-    this.journal.clear();
+    try {
+      this.journal.clear();
+    } catch (error) {
+      // The entries are in the log; left in the journal too, a restart's recovery skips them by request id.
+      this.opts.onError(error, 0);
+    }
     return true;
   }
 

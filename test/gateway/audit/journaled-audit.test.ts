@@ -171,3 +171,24 @@ test('a failed fold keeps the entries in the journal and retries; nothing is los
   assert.throws(() => writer.record(sampleEntry(4)), 'a closed journal refuses (the gateway answers 500)');
   db.close();
 });
+
+test('a journal that cannot be emptied after a fold is reported, not thrown (the entries are in the log)', () => {
+  const { db, log } = openAuditStore(dir, 'clear.db');
+  const stuck = {
+    path: 'stuck.journal',
+    bytes: 0,
+    append() {},
+    clear() {
+      throw new Error('EIO: i/o error, ftruncate');
+    },
+    close() {},
+  } as unknown as AuditJournal;
+  const errors: unknown[] = [];
+  const writer = journaled(db, log, stuck, { errors });
+  writer.record(sampleEntry(1));
+  assert.equal(writer.fold(), true);
+  assert.deepEqual(loggedIds(log), ['req-1']);
+  assert.equal(errors.length, 1);
+  writer.close();
+  db.close();
+});
