@@ -62,7 +62,9 @@ export { constrainedEvasion } from './detectors/network/evasion/constrained-evas
 export { NidsDetector } from './detectors/network/nids-detector.js';
 export { parseFlows, readFlows } from './detectors/network/read-flows.js';
 export { listAlerts, recordAlert } from './gateway/alerts.js';
+export { AuditJournal, readJournal } from './gateway/audit/audit-journal.js';
 export { AuditLog } from './gateway/audit/audit-log.js';
+export { JournaledAudit } from './gateway/audit/journaled-audit.js';
 export { ApiKeyStore } from './gateway/auth/api-keys.js';
 export { authorize, createAuthenticator } from './gateway/auth/authenticate.js';
 export { createJwtVerifier } from './gateway/auth/jwt.js';
@@ -89,6 +91,7 @@ export { ks2Sample } from './monitoring/ks.js';
 export { mmdTest } from './monitoring/mmd.js';
 export { createModelMonitor, type ModelMonitor, type MonitoringReport } from './monitoring/model-monitor.js';
 export { populationStabilityIndex } from './monitoring/psi.js';
+export { createWorkerMonitor } from './monitoring/worker-monitor.js';
 export { buildReport, validateReport, writeReport } from './report/build-report.js';
 export { renderHtml } from './report/render-html.js';
 export type { Report } from './report/schema.js';
