@@ -71,15 +71,10 @@ function predictorOf(model: Model): (rows: Float32Array, n: number) => Promise<F
   const shape = model.info.inputShape;
   const k = model.info.numClasses;
   if (model instanceof OnnxModel) {
-    // ONNX Runtime straight from the values: no tfjs softmax, one small tensor for the shape check.
+    // ONNX Runtime straight from the values: no tfjs tensor, transpose or softmax.
     return async (rows, n) => {
-      const x = tf.tensor(rows, [n, ...shape], 'float32');
-      try {
-        const out = await model.predictOutputs(x);
-        return model.outputsProbabilities ? out : softmaxRows(out, k);
-      } finally {
-        x.dispose();
-      }
+      const out = await model.predictRows(rows, n);
+      return model.outputsProbabilities ? out : softmaxRows(out, k);
     };
   }
   return async (rows, n) => {

@@ -64,6 +64,20 @@ export class OnnxModel implements Model {
     return this.run(flat, n);
   }
 
+  /**
+   * The raw output for `n` examples given as flat NHWC rows, without tfjs: the gateway's path,
+   * where a tensor, a tfjs transpose and a read-back cost more than the model run on small inputs.
+   */
+  async predictRows(rows: Float32Array, n: number): Promise<Float32Array> {
+    const per = this.info.inputShape.reduce((a, b) => a * b, 1);
+    if (!(n >= 1) || rows.length !== n * per) {
+      throw new AegisInputError(
+        `model '${this.info.name}' expects ${n} × ${per} values (inputs [${n}, ${this.info.inputShape.join(', ')}]), got ${rows.length}`,
+      );
+    }
+    return this.run(this.input.layout === 'nchw' ? nhwcToNchw(rows, n, this.info.inputShape) : rows, n);
+  }
+
   async predictScores(x: tf.Tensor): Promise<tf.Tensor2D> {
     const out = await this.predictOutputs(x);
     const k = this.info.numClasses;
@@ -237,4 +251,20 @@ async function probeClasses(
   } catch (error) {
     throw new AegisInputError(`ONNX Runtime cannot run '${path}': ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** Flat NHWC rows → flat NCHW rows (the same array when there is one channel: the order is unchanged). */
+function nhwcToNchw(rows: Float32Array, n: number, [h, w, c]: readonly number[]): Float32Array {
+  if (c === 1) return rows;
+  const H = h as number;
+  const W = w as number;
+  const C = c as number;
+  const out = new Float32Array(rows.length);
+  const plane = H * W;
+  for (let i = 0; i < n; i++) {
+    const base = i * plane * C;
+    for (let p = 0; p < plane; p++)
+      for (let ch = 0; ch < C; ch++) out[base + ch * plane + p] = rows[base + p * C + ch] as number;
+  }
+  return out;
 }

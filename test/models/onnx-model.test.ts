@@ -73,6 +73,16 @@ describe('loadOnnxModel on the Fashion-MNIST CNN', () => {
     nchw.dispose();
   });
 
+  it('predictRows gives the same outputs from flat NHWC rows, and rejects a wrong count of values', async () => {
+    const ds = await loadNpzDataset(join(FIXTURES, 'fmnist_test200.npz'));
+    const rows = ds.x.subarray(0, 20 * 784);
+    const x = tf.tensor(rows, [20, 28, 28, 1]);
+    assert.ok(maxAbsDiff(await cnn.predictRows(rows, 20), await cnn.predictOutputs(x)) < 1e-6);
+    await rejectsWithInputError(cnn.predictRows(rows, 19), /expects 19 × 784 values .* got 15680/);
+    await rejectsWithInputError(cnn.predictRows(new Float32Array(0), 0), /expects 0 × 784/);
+    x.dispose();
+  });
+
   it('casts integer inputs to float32', async () => {
     const ints = tf.fill([2, 28, 28, 1], 1, 'int32');
     const floats = tf.ones([2, 28, 28, 1]);
@@ -137,6 +147,8 @@ describe('loadOnnxModel on other graphs', () => {
     // Reference: transpose NHWC → NCHW then multiply.
     const ref = await tf.matMul(tf.reshape(tf.transpose(x, [0, 3, 1, 2]), [5, 12]), tf.tensor2d(w, [12, 4])).data();
     assert.ok(maxAbsDiff(out, ref) < 1e-5);
+    // The tfjs-free path transposes three channels itself and gives the same outputs.
+    assert.ok(maxAbsDiff(await m.predictRows(xs, 5), ref) < 1e-5);
     x.dispose();
     await m.dispose();
   });
