@@ -18,6 +18,7 @@ import { type LabelledStrings, readSmsData, readUrlCsv } from '../detectors/phis
 import { evaluateDetector, type PhishEvaluation } from '../detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../detectors/phishing/evasion/text-attack.js';
 import { type PhishEvent, type PhishMode, parsePhishMode } from '../detectors/phishing/features.js';
+import { parseThresholdRule } from '../detectors/phishing/operating-threshold.js';
 import { parseMailBatch } from '../detectors/phishing/parse-mail.js';
 import { PhishingDetector } from '../detectors/phishing/phishing-detector.js';
 import { readMailPaths } from '../detectors/phishing/read-mail.js';
@@ -33,6 +34,7 @@ interface DataFlags {
   data?: string;
   seed: string;
   targetFpr: string;
+  thresholdRule: string;
   folds: string;
   epochs?: string;
   foldHomoglyphs: boolean;
@@ -130,6 +132,7 @@ function trainOptions(f: DataFlags) {
   return {
     seed: parseNonNegativeInt('--seed', f.seed),
     targetFpr,
+    thresholdRule: parseThresholdRule(f.thresholdRule),
     folds: parsePositiveInt('--folds', f.folds),
     ...(f.epochs ? { training: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
   };
@@ -161,6 +164,11 @@ function addDataOptions(cmd: Command): Command {
     )
     .option('--seed <n>', 'random seed (splits, folds, training order)', '0')
     .option('--target-fpr <x>', 'share of legitimate training messages (out-of-fold) the threshold may flag', '0.001')
+    .option(
+      '--threshold-rule <rule>',
+      'order-statistic (the k-th highest out-of-fold legitimate score) or tail-fit (generalized Pareto over the top 2%; ≥ 1,000 legitimate messages)',
+      'order-statistic',
+    )
     .option('--folds <k>', 'folds for the out-of-fold threshold', '5')
     .option('--epochs <n>', 'training epochs (default 20)')
     .option('--no-fold-homoglyphs', 'do not fold homoglyphs (NFKC + confusables) before reading the text')

@@ -138,6 +138,14 @@ describe('aegis phish', () => {
       [['phish', 'eval', '--ham', hamDir, '--phish', phishBox, '--split', '1.5'], /--split must be a fraction/],
       [['phish', 'scan', '--model', join(dir, 'nope'), testPhish], /cannot read a phishing model/],
       [['phish', 'train', '--mode', 'url', '--data', join(dir, 'missing.csv')], /cannot read/],
+      [
+        ['phish', 'train', '--ham', hamDir, '--phish', phishBox, '--threshold-rule', 'median'],
+        /threshold rule must be one of order-statistic, tail-fit/,
+      ],
+      [
+        ['phish', 'train', '--ham', hamDir, '--phish', phishBox, '--threshold-rule', 'tail-fit', '--folds', '3'],
+        /tail fit: \d+ benign scores are too few/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(args);
