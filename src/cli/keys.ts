@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { AegisInputError } from '../core/errors.js';
 import { API_KEY_MIGRATIONS, type ApiKeyRecord, ApiKeyStore } from '../gateway/auth/api-keys.js';
 import { formatScopes, isGatewayAction, isScopeModel } from '../gateway/auth/scopes.js';
+import { ensureDataDir } from '../gateway/data-dir.js';
 import { GATEWAY_ACTIONS, type GatewayAction, type Scope } from '../gateway/types.js';
 import { openStore, type StoreDatabase } from '../store/store.js';
 import { cliOutput } from './io.js';
@@ -68,6 +69,7 @@ function withStore<T>(dataDir: string, mustExist: boolean, run: (store: ApiKeySt
       `no store at '${path}' (create a key first with aegis keys create --data-dir ${dataDir})`,
     );
   }
+  if (!mustExist) ensureDataDir(dataDir);
   let db: StoreDatabase | undefined;
   try {
     db = openStore(path, API_KEY_MIGRATIONS);

@@ -14,14 +14,15 @@
  * GET /healthz, /readyz, /metrics (operations: no auth, not audited).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { AegisInputError } from '../core/errors.js';
 import { initRuntime } from '../core/runtime.js';
 import { openStore, type StoreDatabase } from '../store/store.js';
 import { listAlerts, recordAlert } from './alerts.js';
 import type { GatewayConfig } from './config.js';
+import { ensureDataDir } from './data-dir.js';
 import { errorBody, GatewayError, rawClientErrorResponse, toGatewayError } from './errors.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { ModelRegistry } from './model-registry.js';
@@ -78,7 +79,7 @@ function routeLabel(request: FastifyRequest): string {
 }
 
 function openGatewayStore(config: GatewayConfig): StoreDatabase {
-  mkdirSync(config.dataDir, { recursive: true });
+  ensureDataDir(config.dataDir);
   return openStore(join(config.dataDir, STORE_FILE), GATEWAY_MIGRATIONS);
 }
 
@@ -122,6 +123,9 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
   }
 }
 
+/** Listen failures that are the address's fault: in use, not allowed, not on this machine, a host name that does not resolve. */
+const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
+
 /** Builds the gateway and listens on server.host:server.port (port 0: any free port, see `url`). */
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<RunningGateway> {
   const built = await buildGateway(config, options);
@@ -129,6 +133,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     await built.app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {
     await built.close();
+    const code = (error as { code?: string }).code;
+    if (code !== undefined && LISTEN_ERRORS.has(code)) {
+      throw new AegisInputError(`cannot listen on ${config.server.host}:${config.server.port}: ${code}`);
+    }
     throw error;
   }
   const address = built.app.server.address();
