@@ -47,7 +47,12 @@ export class AuditJournal {
 
   /** Opens (creating) the journal for appending; what it already holds is read with readJournal(). */
   static open(path: string): AuditJournal {
-    const fd = openSync(path, 'a');
+    let fd: number;
+    try {
+      fd = openSync(path, 'a');
+    } catch (error) {
+      throw new AegisInputError(`cannot open the audit journal '${path}' for appending: ${errorCode(error)}`);
+    }
     return new AuditJournal(path, fd, fstatSync(fd).size);
   }
 
@@ -86,7 +91,12 @@ export class AuditJournal {
 /** What the journal at `path` holds (empty when there is no file). */
 export function readJournal(path: string): JournalContents {
   if (!existsSync(path)) return { records: [], torn: false, badLines: [] };
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AegisInputError(`cannot read the audit journal '${path}': ${errorCode(error)}`);
+  }
   const lines = text.split('\n');
   const last = lines.pop() ?? '';
   const contents: JournalContents = { records: [], torn: last.length > 0, badLines: [] };
@@ -107,13 +117,47 @@ function parseRecord(line: string): JournalRecord | null {
   }
   if (typeof value !== 'object' || value === null) return null;
   const { entry, charge } = value as { entry?: Partial<AuditEntry>; charge?: unknown };
-  if (typeof entry !== 'object' || entry === null) return null;
-  if (typeof entry.requestId !== 'string' || typeof entry.time !== 'string' || typeof entry.status !== 'number')
-    return null;
+  if (!isAuditEntry(entry)) return null;
   if (charge !== undefined && !(Number.isInteger(charge) && (charge as number) > 0)) return null;
   return charge === undefined
     ? { entry: entry as AuditEntry }
     : { entry: entry as AuditEntry, charge: charge as number };
+}
+
+const isStringOrNull = (v: unknown) => v === null || typeof v === 'string';
+
+/**
+ * Every field the gateway writes, with its type: a line missing one is damage (reported, never
+ * folded into the chain with holes, never a crash in a reader).
+ */
+function isAuditEntry(entry: unknown): entry is AuditEntry {
+  if (typeof entry !== 'object' || entry === null) return false;
+  const e = entry as Record<string, unknown>;
+  const summary = e.outputSummary;
+  return (
+    typeof e.requestId === 'string' &&
+    typeof e.time === 'string' &&
+    Number.isInteger(e.status) &&
+    typeof e.method === 'string' &&
+    typeof e.route === 'string' &&
+    isStringOrNull(e.keyId) &&
+    isStringOrNull(e.model) &&
+    isStringOrNull(e.inputDigest) &&
+    (summary === null || (typeof summary === 'object' && !Array.isArray(summary))) &&
+    Number.isFinite(e.latencyMs) &&
+    Array.isArray(e.decisions) &&
+    e.decisions.every(
+      (d: unknown) =>
+        typeof d === 'object' &&
+        d !== null &&
+        typeof (d as { stage?: unknown }).stage === 'string' &&
+        typeof (d as { outcome?: unknown }).outcome === 'string',
+    )
+  );
+}
+
+function errorCode(error: unknown): string {
+  return (error as { code?: string }).code ?? (error as Error).message;
 }
 
 /** A journal the gateway must not start on: lines that are not records (never folded silently). */
