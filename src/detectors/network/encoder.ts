@@ -11,6 +11,9 @@
  * - Every numeric column is then standardised with the training mean and standard deviation.
  * - Missing or NaN cells become the training median; +Infinity (CIC's bytes/s at zero duration)
  *   the training maximum, −Infinity the minimum — all counted.
+ * - Encoded values are kept within ±ENCODED_LIMIT standard units: a finite value far outside the
+ *   float32 range (1e308 in a rate column) stays the most extreme value the models see instead of
+ *   overflowing to Infinity and turning every score of its flow into NaN.
  * This encoding (not tabular-schema's min-max box) is what the NIDS models take; src/data's
  * tabular schema clips to the training range, which would hide the out-of-range values a novelty
  * detector is there to notice.
@@ -26,6 +29,8 @@ export const LOG_THRESHOLD = 100;
 export const MAX_CATEGORIES = 100;
 /** The slot of values unseen in training (not 'other', which is a real NSL-KDD service). */
 export const OTHER = '<unseen>';
+/** Bound on an encoded numeric value, in standard units (squares and sums stay finite in float32). */
+export const ENCODED_LIMIT = 1e6;
 
 const numericShape = z.object({
   name: z.string(),
@@ -225,7 +230,7 @@ export class FlowEncoder {
   /** Raw value → encoded (standardised, log-scaled if the column is). */
   encodeValue(j: number, v: number): number {
     const n = this.spec.numeric[j] as NumericEncoding;
-    return (transform(v, n.log, n.fill, n.min, n.max) - n.mean) / n.std;
+    return standardise(transform(v, n.log, n.fill, n.min, n.max), n);
   }
 
   /** Encoded → raw value (the inverse of encodeValue for finite values). */
@@ -250,7 +255,7 @@ export class FlowEncoder {
       for (let i = 0; i < table.size; i++) {
         const v = table.numeric[i * tp + src] as number;
         if (!Number.isFinite(v)) count++;
-        x[i * d + j] = (transform(v, n.log, n.fill, n.min, n.max) - n.mean) / n.std;
+        x[i * d + j] = standardise(transform(v, n.log, n.fill, n.min, n.max), n);
       }
       if (count > 0) filled[n.name] = count;
     });
@@ -299,6 +304,12 @@ function transform(v: number, log: boolean, fill: number, min: number, max: numb
         ? min
         : v;
   return log ? signedLog1p(finite) : finite;
+}
+
+/** (t − mean) / std, clamped to ±ENCODED_LIMIT. */
+function standardise(t: number, n: NumericEncoding): number {
+  const z = (t - n.mean) / n.std;
+  return Math.min(ENCODED_LIMIT, Math.max(-ENCODED_LIMIT, z));
 }
 
 /** Counts as one sentence ('service 12, flag 3'), or '' when there are none. */

@@ -60,6 +60,8 @@ export interface ReadFlowsOptions {
   source?: string;
   /** Keep at most this many rows. */
   limit?: number;
+  /** Read as unlabelled (scoring): label columns are left out, an empty label skips nothing. */
+  ignoreLabels?: boolean;
 }
 
 /** How many skipped line numbers a warning lists. */
@@ -75,24 +77,35 @@ function nonFiniteValue(cell: string): number {
   return lower.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
 }
 
-/** File bytes as text: gunzips when the gzip magic number is there (whatever the extension). */
-export function readFlowText(path: string): string {
+/** The most text a flow file may hold: the longest string V8 can build (0x1fffffe8 characters). */
+export const MAX_FLOW_TEXT_BYTES = 0x1fffffe8;
+
+/**
+ * File bytes as text: gunzips when the gzip magic number is there (whatever the extension). A file
+ * whose text exceeds `maxBytes` (default: what one string can hold) is refused, to be split.
+ */
+export function readFlowText(path: string, maxBytes = MAX_FLOW_TEXT_BYTES): string {
+  const tooLarge = () =>
+    new AegisInputError(`${path}: more than ${maxBytes} bytes of text, too large to read at once; split the file`);
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+    if (reason === 'ERR_FS_FILE_TOO_LARGE') throw tooLarge();
     throw new AegisInputError(`${path}: cannot read flow file (${reason})`, { cause: error });
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: maxBytes });
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
       throw new AegisInputError(`${path}: corrupt or truncated gzip data (${(error as Error).message})`, {
         cause: error,
       });
     }
   }
+  if (bytes.length > maxBytes) throw tooLarge();
   return new TextDecoder('utf-8').decode(bytes);
 }
 
@@ -133,7 +146,7 @@ export function parseFlows(text: string, options: ReadFlowsOptions = {}): { tabl
     header = [...(layout.columns ?? [])];
     start = first;
   }
-  return parseRows(lines, start, header, layout, source, options.limit);
+  return parseRows(lines, start, header, layout, source, options);
 }
 
 /** Column roles for a header: numeric features, categorical features, label columns. */
@@ -151,8 +164,9 @@ function parseRows(
   header: string[],
   layout: FlowLayout,
   source: string,
-  limit?: number,
+  options: ReadFlowsOptions,
 ): { table: FlowTable; report: ReadReport } {
+  const limit = options.limit;
   const report: ReadReport = {
     source,
     layout: layout.name,
@@ -174,7 +188,7 @@ function parseRows(
   const { categoricalNames, numericNames } = roles(header, layout);
   const numericIdx = numericNames.map((n) => header.indexOf(n));
   const categoricalIdx = categoricalNames.map((n) => header.indexOf(n));
-  const labelIdx = header.indexOf(layout.labelColumn);
+  const labelIdx = options.ignoreLabels ? -1 : header.indexOf(layout.labelColumn);
   const labelled = labelIdx >= 0;
   if (numericNames.length === 0) throw new AegisInputError(`${source}: no numeric feature columns found`);
 
@@ -213,6 +227,7 @@ function parseRows(
         rowMissing.push(j);
       } else if (DECIMAL.test(cell)) {
         row[j] = Number(cell);
+        if (!Number.isFinite(row[j] as number)) rowNonFinite.push(j); // 1e309 overflows to Infinity
       } else if (NON_FINITE.test(cell)) {
         row[j] = nonFiniteValue(cell);
         rowNonFinite.push(j);
