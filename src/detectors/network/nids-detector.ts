@@ -224,6 +224,10 @@ export function calibrateOperatingPoint(
   raw: CalibrationScores,
   op: { combine: 'any' | 'evidence'; targetFpr: number; supervisedFpr: number | 'argmax'; supervisedWeight: number },
 ): { thresholds: NidsThresholds; combination?: EvidenceCombination } {
+  // At 1 every benign flow may be flagged: no threshold exists (the evidence one would be −∞).
+  if (!(op.targetFpr >= 0 && op.targetFpr < 1)) {
+    throw new AegisInputError(`target false-positive rate must be in [0, 1), got ${op.targetFpr}`);
+  }
   if (op.combine === 'any') return { thresholds: calibrate(raw, op.targetFpr, op.supervisedFpr) };
   return {
     thresholds: calibrate(raw, op.targetFpr, op.targetFpr),
@@ -272,7 +276,7 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
   static async train(table: FlowTable, options: NidsTrainOptions): Promise<NidsDetector> {
     if (!table.labelled) throw new AegisInputError(`${table.source}: training needs labelled flows`);
     const mode = options.mode ?? NIDS_DEFAULTS.mode;
-    const novelty = options.novelty ?? [...NIDS_DEFAULTS.novelty];
+    const novelty = [...new Set(options.novelty ?? NIDS_DEFAULTS.novelty)];
     const combine = options.combine ?? NIDS_DEFAULTS.combine;
     const supervisedWeight = options.supervisedWeight ?? NIDS_DEFAULTS.supervisedWeight;
     const targetFpr = options.targetFpr ?? NIDS_DEFAULTS.targetFpr;
@@ -761,10 +765,24 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const metaPath = join(dir, 'nids.json');
     if (!existsSync(metaPath)) throw new AegisInputError(`${dir}: not a NIDS model directory (no nids.json)`);
     const meta = parseJson(metaPath, await readFile(metaPath, 'utf8'), metaShape);
-    const encoder = FlowEncoder.fromJson(
-      JSON.parse(await readFile(join(dir, 'encoder.json'), 'utf8')),
-      join(dir, 'encoder.json'),
-    );
+    /** A JSON file of the model directory; missing or unparsable → AegisInputError naming it. */
+    const json = async (name: string): Promise<unknown> => {
+      const path = join(dir, name);
+      if (!existsSync(path)) throw new AegisInputError(`${dir}: ${name} is missing`);
+      return parseJson(path, await readFile(path, 'utf8'), z.unknown());
+    };
+    const encoder = FlowEncoder.fromJson(await json('encoder.json'), join(dir, 'encoder.json'));
+    const mismatch = (part: string) => new AegisInputError(`${dir}: the ${part} does not match encoder.json`);
+    let forest: IsolationForest | undefined;
+    if (meta.novelty.includes('iforest')) {
+      forest = IsolationForest.fromJson(await json('iforest.json'), join(dir, 'iforest.json'));
+      if (forest.toJson().dimension !== encoder.dimension) throw mismatch('iforest.json');
+    }
+    let knn: KnnNovelty | undefined;
+    if (meta.novelty.includes('knn')) {
+      knn = KnnNovelty.fromJson(await json('knn.json'), join(dir, 'knn.json'));
+      if (knn.dimension !== encoder.dimension) throw mismatch('knn.json');
+    }
     const classifier = await loadTfjsModel(join(dir, 'classifier'));
     if (classifier.info.inputShape[0] !== encoder.dimension || classifier.info.numClasses !== meta.classNames.length) {
       classifier.dispose();
@@ -772,19 +790,18 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     }
     let autoencoder: tfl.LayersModel | undefined;
     if (meta.novelty.includes('autoencoder')) {
-      autoencoder = await tfl.loadLayersModel(fileSystemHandler(join(dir, 'autoencoder')));
-    }
-    let forest: IsolationForest | undefined;
-    if (meta.novelty.includes('iforest')) {
-      const path = join(dir, 'iforest.json');
-      forest = IsolationForest.fromJson(JSON.parse(await readFile(path, 'utf8')), path);
-    }
-    let knn: KnnNovelty | undefined;
-    if (meta.novelty.includes('knn')) {
-      const path = join(dir, 'knn.json');
-      if (!existsSync(path))
-        throw new AegisInputError(`${dir}: nids.json lists the knn detector but knn.json is missing`);
-      knn = KnnNovelty.fromJson(JSON.parse(await readFile(path, 'utf8')), path);
+      try {
+        autoencoder = await tfl.loadLayersModel(fileSystemHandler(join(dir, 'autoencoder')));
+        const [input] = autoencoder.inputs;
+        const [output] = autoencoder.outputs;
+        if (input?.shape[1] !== encoder.dimension || output?.shape[1] !== encoder.dimension) {
+          throw mismatch('autoencoder');
+        }
+      } catch (error) {
+        classifier.dispose();
+        autoencoder?.dispose();
+        throw error;
+      }
     }
     return new NidsDetector(meta, encoder, classifier, autoencoder, forest, knn);
   }
