@@ -42,15 +42,18 @@ interface TrainFlags {
 }
 
 /** Reads a flow file, printing the reader's warnings (skipped rows, NaN/Infinity, unknown labels) to stderr. */
-function load(path: string, layout: string | undefined): FlowTable {
-  const { table, report } = readFlows(path, layout ? { layout } : {});
+function load(path: string, layout: string | undefined, ignoreLabels = false): FlowTable {
+  const { table, report } = readFlows(path, { ...(layout ? { layout } : {}), ignoreLabels });
   for (const w of report.warnings) cliOutput().err(`aegis: ${w}\n`);
   return table;
 }
 
-function parseFraction(flag: string, text: string): number {
-  const v = Number(text);
-  if (!(v >= 0 && v <= 1)) throw new AegisInputError(`${flag} takes a fraction in [0, 1], got '${text}'`);
+/** A fraction in [0, 1], or [0, 1) with `below1` (a false-positive rate of 1 leaves no threshold). */
+function parseFraction(flag: string, text: string, below1 = false): number {
+  const v = text.trim() === '' ? Number.NaN : Number(text);
+  if (!(v >= 0 && (below1 ? v < 1 : v <= 1))) {
+    throw new AegisInputError(`${flag} takes a fraction in [0, ${below1 ? '1)' : '1]'}, got '${text}'`);
+  }
   return v;
 }
 
@@ -74,8 +77,8 @@ function trainOptions(f: TrainFlags): NidsTrainOptions {
     combine: f.combine,
     supervisedWeight: parseFraction('--supervised-weight', f.supervisedWeight),
     novelty: novelty as NoveltyKind[],
-    targetFpr: parseFraction('--target-fpr', f.targetFpr),
-    supervisedFpr: f.supervisedFpr === 'argmax' ? 'argmax' : parseFraction('--supervised-fpr', f.supervisedFpr),
+    targetFpr: parseFraction('--target-fpr', f.targetFpr, true),
+    supervisedFpr: f.supervisedFpr === 'argmax' ? 'argmax' : parseFraction('--supervised-fpr', f.supervisedFpr, true),
     ...(f.epochs ? { classifier: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
     progress: Boolean(process.stderr.isTTY) && !f.json,
   };
@@ -134,6 +137,7 @@ function headline(e: NidsEvaluation) {
     flows: e.flows,
     attacks: e.attacks,
     flowsPerSecond: e.flowsPerSecond,
+    unclassified: e.unclassified,
   };
 }
 
@@ -246,7 +250,19 @@ export function registerNidsCommand(program: Command): void {
       try {
         const test = load(f.test, f.layout ?? detector.meta.layout);
         if (!test.labelled) throw new AegisInputError(`${f.test}: evaluation needs labelled flows`);
+        const attackFlows = test.classes.filter((c) => c !== test.layout.normalClass).length;
+        if (attackFlows === 0 || attackFlows === test.size) {
+          throw new AegisInputError(
+            `${f.test}: evaluation needs both normal and attack flows (${attackFlows} attack, ${test.size - attackFlows} normal)`,
+          );
+        }
         const evaluation = evaluateNids(detector, test);
+        if (evaluation.unclassified > 0) {
+          cliOutput().err(
+            `aegis: ${f.test}: ${evaluation.unclassified} flow(s) with labels outside the model's classes ` +
+              `(${detector.classNames.join(', ')}) are left out of the class figures\n`,
+          );
+        }
         const evasion = [];
         if (epsilons) {
           const attacks = test.classes.flatMap((c, i) => (c === test.layout.normalClass ? [] : [i]));
@@ -321,7 +337,7 @@ export function registerNidsCommand(program: Command): void {
       await initRuntime();
       const detector = await NidsDetector.load(f.model);
       try {
-        const table = load(file, f.layout ?? detector.meta.layout);
+        const table = load(file, f.layout ?? detector.meta.layout, true);
         const scores = detector.scoreTable(table);
         const rows = Array.from({ length: table.size }, (_, i) => i).filter((i) => !f.alertsOnly || scores.attack[i]);
         const verdicts: (Verdict & { line: number; attack: boolean })[] = [];

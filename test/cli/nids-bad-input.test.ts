@@ -1,0 +1,207 @@
+/**
+ * `aegis nids` on bad input found by an audit: each case exits 2 with one message, or reads the
+ * rest and counts what it skipped — never a stack trace, a NaN score or a model that cannot load.
+ */
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { readFlowText } from '../../src/detectors/network/read-flows.js';
+import { cicCsv, nslLines } from '../helpers/nids-synthetic.js';
+import { runCli } from '../helpers/run-cli.js';
+
+describe('aegis nids: bad input', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aegis-nids-bad-'));
+  const train = join(dir, 'train.txt');
+  const test = join(dir, 'test.txt');
+  const model = join(dir, 'model');
+  const trainLines = nslLines(600, 31);
+  const testLines = nslLines(60, 32);
+
+  before(async () => {
+    writeFileSync(train, `${trainLines.join('\n')}\n`);
+    writeFileSync(test, `${testLines.join('\n')}\n`);
+    const run = await runCli(['nids', 'train', '--train', train, '--out', model, '--epochs', '2']);
+    assert.equal(run.code, 0, run.stderr);
+  });
+
+  /** A copy of the trained model with one change. */
+  function brokenModel(name: string, change: (copy: string) => void): string {
+    const copy = join(dir, name);
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(model, copy, { recursive: true });
+    change(copy);
+    return copy;
+  }
+
+  it('finite values far outside the float32 range score as finite numbers, not NaN', async () => {
+    const set = (line: string, column: number, value: string) => {
+      const f = line.split(',');
+      f[column] = value;
+      return f.join(',');
+    };
+    // 24 = serror_rate (a rate: not log-scaled), 0 = duration.
+    const lines = [set(testLines[0] as string, 24, '1e308'), set(testLines[1] as string, 24, '-1e38'), testLines[2]];
+    lines.push(set(testLines[3] as string, 0, '-1e308'));
+    const file = join(dir, 'huge.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const run = await runCli(['nids', 'detect', '--model', model, file, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const verdicts = JSON.parse(run.stdout) as { score: number | null; attack: boolean }[];
+    assert.equal(verdicts.length, 4);
+    for (const v of verdicts) assert.ok(typeof v.score === 'number' && Number.isFinite(v.score), JSON.stringify(v));
+    assert.ok(verdicts[0]?.attack && verdicts[1]?.attack, 'a rate of 1e308 is an anomaly');
+  });
+
+  it('a decimal that overflows to Infinity (1e309) is counted with the other non-finite values', async () => {
+    const f = (testLines[0] as string).split(',');
+    f[4] = '1e309';
+    const file = join(dir, 'overflow.txt');
+    writeFileSync(file, `${[f.join(','), ...testLines.slice(1)].join('\n')}\n`);
+    const run = await runCli(['nids', 'detect', '--model', model, file, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /NaN\/Infinity values .*src_bytes 1/);
+  });
+
+  it('--target-fpr 1 and an empty --target-fpr are refused; a repeated novelty detector is trained once', async () => {
+    for (const value of ['1', '', ' ']) {
+      const run = await runCli(['nids', 'train', '--train', train, '--out', join(dir, 'm-fpr'), '--target-fpr', value]);
+      assert.equal(run.code, 2, `--target-fpr '${value}': ${run.stderr}`);
+      assert.match(run.stderr, /--target-fpr takes a fraction in \[0, 1\)/);
+    }
+    const out = join(dir, 'm-dup');
+    const run = await runCli([
+      'nids',
+      'train',
+      '--train',
+      train,
+      '--out',
+      out,
+      '--epochs',
+      '1',
+      '--novelty',
+      'autoencoder,autoencoder',
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    const meta = JSON.parse(readFileSync(join(out, 'nids.json'), 'utf8'));
+    assert.deepEqual(meta.novelty, ['autoencoder']);
+    assert.deepEqual(meta.combination.weights, { supervised: 0.2, autoencoder: 0.8 });
+  });
+
+  it('a damaged model directory exits 2 naming the file, whatever part is broken', async () => {
+    const cases: [string, (m: string) => void, RegExp][] = [
+      ['no-encoder', (m) => rmSync(join(m, 'encoder.json')), /encoder\.json.*(ENOENT|missing)/],
+      ['bad-encoder', (m) => writeFileSync(join(m, 'encoder.json'), '{"format":'), /encoder\.json: not valid JSON/],
+      ['cut-knn', (m) => writeFileSync(join(m, 'knn.json'), '{"format":"aegis-knn"'), /knn\.json: not valid JSON/],
+      [
+        'no-iforest',
+        (m) => {
+          const meta = JSON.parse(readFileSync(join(m, 'nids.json'), 'utf8'));
+          meta.novelty.push('iforest');
+          writeFileSync(join(m, 'nids.json'), JSON.stringify(meta));
+        },
+        /iforest\.json.*(ENOENT|missing)/,
+      ],
+      [
+        'other-knn',
+        (m) => {
+          const knn = JSON.parse(readFileSync(join(m, 'knn.json'), 'utf8'));
+          knn.dimension -= 1;
+          knn.center.pop();
+          knn.references = Buffer.alloc(4 * knn.dimension * knn.rows).toString('base64');
+          writeFileSync(join(m, 'knn.json'), JSON.stringify(knn));
+        },
+        /knn\.json does not match encoder\.json/,
+      ],
+    ];
+    for (const [name, change, message] of cases) {
+      const run = await runCli(['nids', 'detect', '--model', brokenModel(name, change), test]);
+      assert.equal(run.code, 2, `${name}: ${run.stderr}`);
+      assert.match(run.stderr, message, name);
+      assert.doesNotMatch(run.stderr, /\n\s+at /, `${name}: no stack trace`);
+    }
+  });
+
+  it('an autoencoder of another dimension is refused at load time', async () => {
+    const other = join(dir, 'other');
+    const cic = join(dir, 'cic.csv');
+    writeFileSync(cic, cicCsv(300, 4).text);
+    const t = await runCli([
+      'nids',
+      'train',
+      '--train',
+      cic,
+      '--out',
+      other,
+      '--epochs',
+      '1',
+      '--novelty',
+      'autoencoder',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const broken = brokenModel('other-autoencoder', (m) => {
+      rmSync(join(m, 'autoencoder'), { recursive: true });
+      cpSync(join(other, 'autoencoder'), join(m, 'autoencoder'), { recursive: true });
+    });
+    const run = await runCli(['nids', 'detect', '--model', broken, test]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /autoencoder does not match encoder\.json/);
+  });
+
+  it('detect ignores the labels: a file with an empty label column is scored', async () => {
+    const { text } = cicCsv(200, 5);
+    const cicTrain = join(dir, 'cic-train.csv');
+    writeFileSync(cicTrain, text);
+    const cicModel = join(dir, 'cic-model');
+    const t = await runCli([
+      'nids',
+      'train',
+      '--train',
+      cicTrain,
+      '--out',
+      cicModel,
+      '--epochs',
+      '1',
+      '--novelty',
+      'none',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    const [header, ...rows] = cicCsv(20, 6).text.trim().split('\n');
+    const blank = join(dir, 'cic-blank-labels.csv');
+    writeFileSync(blank, `${[header, ...rows.map((r) => r.replace(/,[^,]*$/, ','))].join('\n')}\n`);
+    const run = await runCli(['nids', 'detect', '--model', cicModel, blank, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(JSON.parse(run.stdout).length, 20);
+  });
+
+  it('eval on a test file of one class says which file and what is missing', async () => {
+    const attacksOnly = join(dir, 'attacks.txt');
+    writeFileSync(attacksOnly, `${testLines.filter((l) => !l.includes(',normal,')).join('\n')}\n`);
+    const run = await runCli(['nids', 'eval', '--model', model, '--test', attacksOnly]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /attacks\.txt: evaluation needs both normal and attack flows \(\d+ attack, 0 normal\)/);
+  });
+
+  it('eval reports test flows of classes the model does not know, left out of the class figures', async () => {
+    const renamed = join(dir, 'unknown-labels.txt');
+    writeFileSync(renamed, `${testLines.map((l) => l.replace(',neptune,', ',mystery_attack,')).join('\n')}\n`);
+    const run = await runCli(['nids', 'eval', '--model', model, '--test', renamed, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const n = testLines.filter((l) => l.includes(',neptune,')).length;
+    assert.ok(n > 0);
+    assert.equal(JSON.parse(run.stdout).unclassified, n);
+    assert.match(run.stderr, new RegExp(`${n} flow\\(s\\) with labels outside the model's classes`));
+  });
+
+  it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
+    const gz = join(dir, 'big.gz');
+    writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));
+    assert.throws(() => readFlowText(gz, 1000), /big\.gz: more than 1000 bytes of text/);
+    const plain = join(dir, 'big.txt');
+    writeFileSync(plain, Buffer.alloc(5000, 'a'));
+    assert.throws(() => readFlowText(plain, 1000), /big\.txt: more than 1000 bytes of text/);
+    assert.equal(readFlowText(plain).length, 5000);
+  });
+});
