@@ -17,6 +17,19 @@ import type { GatewayAction, Principal } from '../types.js';
 import type { GatewayContext } from './context.js';
 import type { RequestState } from './state.js';
 
+/**
+ * Two Authorization headers: Node keeps the first and drops the others, but a proxy in front may
+ * have checked another one. Ambiguous credentials are no credentials (401).
+ */
+function authorizationRepeated(raw: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
+  }
+  return false;
+}
+
 /** The hook for routes whose URL names a model (`:name`), or none (`perModel: false`, e.g. the model list). */
 export function authHook(ctx: GatewayContext, action: GatewayAction, perModel: boolean) {
   /** Decides on the principal; throws the refusal. */
@@ -63,6 +76,10 @@ export function authHook(ctx: GatewayContext, action: GatewayAction, perModel: b
       }
       done();
     };
+    if (request.headers.authorization !== undefined && authorizationRepeated(request.raw.rawHeaders)) {
+      settle(null);
+      return;
+    }
     let result: ReturnType<typeof ctx.services.authenticate>;
     try {
       result = ctx.services.authenticate(request.headers);
