@@ -25,6 +25,8 @@ import { EXTRACTION_ACTIONS, OUTPUT_MODES } from './types.js';
 export const MODEL_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 const positiveInt = z.number().int().positive();
+/** Node timers fire at once (1 ms) past 2^31 - 1 ms: a longer grace or timeout would mean none. */
+const durationMs = positiveInt.max(2_147_483_647);
 const port = z.number().int().min(0).max(65535);
 
 const serverSchema = z
@@ -34,11 +36,11 @@ const serverSchema = z
     /** Largest request body accepted (413 above). Default 4 MiB: a batch of 256 Fashion-MNIST images as JSON fits. */
     bodyLimitBytes: positiveInt.default(4 * 1024 * 1024),
     /** A request (headers and body) must arrive within this; slow clients get 408. */
-    requestTimeoutMs: positiveInt.default(10_000),
+    requestTimeoutMs: durationMs.default(10_000),
     /** Most examples in one predict request. */
     maxBatch: positiveInt.default(256),
     /** On SIGTERM/SIGINT: stop accepting, let in-flight requests finish for at most this long. */
-    shutdownGraceMs: positiveInt.default(10_000),
+    shutdownGraceMs: durationMs.default(10_000),
   })
   .strict();
 
@@ -164,8 +166,8 @@ const extractionSchema = z
 const monitoringSchema = z
   .object({
     enabled: z.boolean().default(true),
-    /** Examples per window; the reference is the first window unless models.*.reference is given. */
-    windowSize: positiveInt.default(1000),
+    /** Examples per window (at least 2); the reference is the first window unless models.*.reference is given. */
+    windowSize: positiveInt.min(2).default(1000),
     /** Significance for KS and chi-square (Bonferroni-corrected over features). */
     alpha: z.number().gt(0).lt(1).default(0.01),
     /** Population stability index above this → drift. */
