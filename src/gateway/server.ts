@@ -91,7 +91,8 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
   let services: GatewayServices | undefined;
   try {
     registry = await ModelRegistry.load(config);
-    const app = createApp(config, options);
+    const frameworkErrors: FrameworkErrorSlot = { handle: answerFrameworkError };
+    const app = createApp(config, options, frameworkErrors);
     const metrics = createGatewayMetrics({ models: registry.names() });
     const onAlert = (alert: Alert) => {
       try {
@@ -112,6 +113,7 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
     const ctx: GatewayContext = { config, registry, services, metrics, log: app.log };
     const lifecycle: Lifecycle = { draining: false };
     registerRoutes(app, ctx, lifecycle, options.logger === true);
+    frameworkErrors.handle = auditedFrameworkError(ctx);
     await app.ready();
     const close = closer(app, ctx, db, lifecycle);
     return { app, registry, services, metrics, close };
@@ -159,7 +161,52 @@ function abortedRequestError(error: unknown, request: FastifyRequest): GatewayEr
     : new GatewayError('client_closed', 'the client closed the connection', { stage: 'server' });
 }
 
-function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInstance {
+type FrameworkErrorHandler = (error: unknown, request: FastifyRequest, reply: FastifyReply) => void;
+
+/** Where fastify's errors before routing go (set once the pipeline exists, to audit them). */
+interface FrameworkErrorSlot {
+  handle: FrameworkErrorHandler;
+}
+
+/** A malformed URL or an over-long parameter, caught before routing: the gateway's error shape and request id. */
+function frameworkErrorAnswer(e: GatewayError, request: FastifyRequest, reply: FastifyReply): string {
+  reply.code(e.status).header('x-request-id', request.id).header('content-type', 'application/json; charset=utf-8');
+  return JSON.stringify(errorBody(e, request.id));
+}
+
+function answerFrameworkError(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  reply.send(frameworkErrorAnswer(toGatewayError(error), request, reply));
+}
+
+/**
+ * Such a request under /v1/ is an API request all the same (often a probe: `/v1/models/%E0%A4%A/predict`):
+ * it goes into the audit log like every other refused API request. Fastify runs no route hooks
+ * for it, so the audit hook is called here.
+ */
+function auditedFrameworkError(ctx: GatewayContext): FrameworkErrorHandler {
+  const audit = auditHook(ctx, () => 'unmatched');
+  return (error, request, reply) => {
+    const e = toGatewayError(error);
+    const body = frameworkErrorAnswer(e, request, reply);
+    ctx.metrics.rejection('server', e.code);
+    if (!request.url.startsWith('/v1/')) {
+      reply.send(body);
+      return;
+    }
+    const state = new RequestState();
+    state.outputSummary = { error: e.code };
+    request.aegis = state;
+    audit(request, reply, body, (_err, payload) => {
+      reply.send(payload);
+    });
+  };
+}
+
+function createApp(
+  config: GatewayConfig,
+  options: GatewayOptions,
+  frameworkErrorSlot: FrameworkErrorSlot,
+): FastifyInstance {
   const { requestTimeoutMs, bodyLimitBytes } = config.server;
   const app = Fastify({
     logger: options.logger ? { level: options.logLevel ?? 'info', stream: process.stderr } : false,
@@ -187,8 +234,7 @@ function createApp(config: GatewayConfig, options: GatewayOptions): FastifyInsta
       socket.destroy();
     },
     frameworkErrors(error, request, reply) {
-      const e = toGatewayError(error);
-      (reply as FastifyReply).code(e.status).send(errorBody(e, request.id));
+      frameworkErrorSlot.handle(error, request, reply as FastifyReply);
     },
   });
   app.decorateRequest('aegis', null);

@@ -117,3 +117,54 @@ describe('request bodies that are not UTF-8 JSON', () => {
     assert.equal(identity.statusCode, 200, identity.body);
   });
 });
+
+describe('URLs fastify refuses before routing (bad percent-encoding, an over-long name)', () => {
+  const urls = ['/v1/models/%E0%A4%A/predict', '/v1/monitoring/%C0%AE%C0%AE', `/v1/models/${'a'.repeat(3000)}/predict`];
+
+  async function assertAudited(fixture: GatewayFixture): Promise<void> {
+    for (const url of urls) {
+      const res = await fixture.app.inject({
+        method: 'POST',
+        url,
+        headers: { ...fixture.auth('full'), 'content-type': 'application/json' },
+        payload: '{}',
+      });
+      const requestId = assertError({ status: res.statusCode, body: res.body }, 400, 'bad_request');
+      assert.equal(res.headers['x-request-id'], requestId, 'the request id header, as on every answer');
+      assert.ok(!res.body.includes('%') && !res.body.includes('aaaa'), 'the URL is not echoed');
+      const entry = auditLogOf(fixture)
+        .list({ limit: 20 })
+        .find((e) => e.requestId === requestId);
+      assert.ok(entry, `${url.slice(0, 40)}: in the audit log`);
+      assert.equal(entry.status, 400);
+      assert.equal(entry.route, 'unmatched');
+      assert.deepEqual(entry.outputSummary, { error: 'bad_request' });
+    }
+  }
+
+  it('are answered in the error shape with x-request-id, and audited (journal mode)', async () => {
+    await assertAudited(gw);
+  });
+
+  it('and audited in commit mode too', async () => {
+    const commit = await gatewayFixture({ audit: { mode: 'commit' } });
+    try {
+      await assertAudited(commit);
+      assert.equal(auditLogOf(commit).verify().ok, true, 'the chain stays intact');
+    } finally {
+      await commit.close();
+    }
+  });
+
+  it('outside /v1 they get the error shape and request id, and are not audited (like /healthz)', async () => {
+    const res = await gw.app.inject({ method: 'GET', url: '/%E0%A4%A' });
+    const requestId = assertError({ status: res.statusCode, body: res.body }, 400, 'bad_request');
+    assert.equal(res.headers['x-request-id'], requestId);
+    assert.equal(
+      auditLogOf(gw)
+        .list({ limit: 50 })
+        .some((e) => e.requestId === requestId),
+      false,
+    );
+  });
+});
