@@ -38,9 +38,16 @@ function flatSchema(served: ServedModel): TensorInputSchema {
   return schema;
 }
 
+/** Longest issue path or message answered: field names come from the caller, who could send 4 MiB of one. */
+const MAX_ISSUE_TEXT = 200;
+
+function clip(text: string): string {
+  return text.length > MAX_ISSUE_TEXT ? `${text.slice(0, MAX_ISSUE_TEXT)}…` : text;
+}
+
 function invalid(issues: InputIssue[], omitted = 0): GatewayError {
   return new GatewayError('invalid_input', 'the inputs do not match what the model accepts', {
-    issues,
+    issues: issues.map((issue) => ({ ...issue, path: clip(issue.path), message: clip(issue.message) })),
     omitted,
     stage: 'validation',
   });
