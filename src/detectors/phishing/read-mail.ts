@@ -11,8 +11,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { AegisInputError } from '../../core/errors.js';
+import { constants, gunzipSync } from 'node:zlib';
+import { AegisInputError, isInputError } from '../../core/errors.js';
 import { looksLikeTar, readTarEntries } from './tar.js';
 
 export interface RawMail {
@@ -139,15 +139,31 @@ function addMailBytes(sink: Sink, id: string, bytes: Uint8Array, cut = false): v
   });
 }
 
-function gunzip(bytes: Uint8Array, where: string, max: number): Uint8Array {
-  try {
-    return gunzipSync(bytes, { maxOutputLength: max });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') {
+/**
+ * Gunzips; data that merely ends early (an interrupted download) yields what it holds, with a
+ * warning — a truncated .tar.gz keeps the messages before the cut. Corrupt data is refused.
+ */
+function gunzip(sink: Sink, bytes: Uint8Array, where: string): Uint8Array {
+  const max = sink.options.maxArchiveBytes;
+  const refuse = (error: unknown): never => {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
       throw new AegisInputError(`${where}: decompresses to more than ${max} bytes; refused (raise maxArchiveBytes)`);
     }
     throw new AegisInputError(`${where}: not a readable gzip file (${(error as Error).message})`, { cause: error });
+  };
+  try {
+    return gunzipSync(bytes, { maxOutputLength: max });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') refuse(error);
+    let partial: Uint8Array;
+    try {
+      partial = gunzipSync(bytes, { maxOutputLength: max, finishFlush: constants.Z_SYNC_FLUSH });
+    } catch (again) {
+      return refuse(again);
+    }
+    if (partial.length === 0) refuse(error);
+    sink.batch.warnings.push(`${where}: the gzip data ends early (truncated file); read up to the cut`);
+    return partial;
   }
 }
 
@@ -157,7 +173,7 @@ function isGzip(bytes: Uint8Array): boolean {
 
 /** A file's or an upload's bytes: gzip is unwrapped, a tar archive is split into its entries. */
 function addBytes(sink: Sink, id: string, raw: Uint8Array): void {
-  const bytes = isGzip(raw) ? gunzip(raw, id, sink.options.maxArchiveBytes) : raw;
+  const bytes = isGzip(raw) ? gunzip(sink, raw, id) : raw;
   if (!looksLikeTar(bytes)) {
     addMailBytes(sink, id, bytes);
     return;
@@ -166,7 +182,7 @@ function addBytes(sink: Sink, id: string, raw: Uint8Array): void {
     if (full(sink)) return;
     if (basename(entry.name).startsWith('.')) continue;
     const entryId = `${id}:${entry.name}`;
-    const data = isGzip(entry.data) ? gunzip(entry.data, entryId, sink.options.maxArchiveBytes) : entry.data;
+    const data = isGzip(entry.data) ? gunzip(sink, entry.data, entryId) : entry.data;
     addMailBytes(sink, entryId, data, entry.truncated);
   }
 }
@@ -205,7 +221,19 @@ function addPath(sink: Sink, path: string, top: boolean): void {
     if (top) throw new AegisInputError(`${path}: not a regular file or folder`);
     return;
   }
-  addFile(sink, path);
+  if (top) {
+    addFile(sink, path);
+    return;
+  }
+  // Met inside a folder, an unreadable file (corrupt archive, bomb) is one counted skip among many.
+  try {
+    addFile(sink, path);
+  } catch (error) {
+    if (!isInputError(error)) throw error;
+    const prefix = `${path}: `;
+    const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    sink.batch.skipped.push({ id: path, reason });
+  }
 }
 
 /** Reads every message under `paths` (files, folders recursively, mbox, .gz, .tar(.gz)). */
