@@ -8,13 +8,13 @@
  * --model, or a seeded stratified --split of the training data. The operating threshold is always
  * chosen on training data. Unreadable messages are counted skips, reported on stderr.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AegisInputError } from '../core/errors.js';
 import type { Verdict } from '../detectors/detector.js';
 import { adversariallyTrain } from '../detectors/phishing/adversarial-training.js';
 import { loadMailCorpus, splitIndices } from '../detectors/phishing/corpus.js';
-import { type LabelledStrings, readSmsData, readUrlCsv } from '../detectors/phishing/datasets.js';
+import { type LabelledStrings, readSmsData, readTextFile, readUrlCsv } from '../detectors/phishing/datasets.js';
 import { evaluateDetector, type PhishEvaluation } from '../detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../detectors/phishing/evasion/text-attack.js';
 import { type PhishEvent, type PhishMode, parsePhishMode } from '../detectors/phishing/features.js';
@@ -70,7 +70,10 @@ function reportSkips(skipped: { id?: string; line?: number; reason: string }[], 
 }
 
 function readOptions(f: { maxMessageBytes?: string }) {
-  return f.maxMessageBytes ? { maxMessageBytes: parsePositiveInt('--max-message-bytes', f.maxMessageBytes) } : {};
+  // An empty value is refused (parsePositiveInt reads it as 0), not taken for the default.
+  return f.maxMessageBytes !== undefined
+    ? { maxMessageBytes: parsePositiveInt('--max-message-bytes', f.maxMessageBytes) }
+    : {};
 }
 
 async function loadMail(
@@ -85,6 +88,14 @@ async function loadMail(
   const corpus = await loadMailCorpus(ham, phish, readOptions(f));
   reportSkips(corpus.skipped, corpus.warnings);
   if (corpus.duplicates > 0) note(`dropped ${corpus.duplicates} duplicate message(s)`);
+  for (const [label, kind, paths] of [
+    [0, 'legitimate', ham],
+    [1, 'phishing', phish],
+  ] as const) {
+    if (!corpus.labels.includes(label)) {
+      throw new AegisInputError(`${what}: no ${kind} messages read from ${paths.join(', ')}`);
+    }
+  }
   return {
     events: corpus.messages,
     labels: [...corpus.labels],
@@ -93,8 +104,8 @@ async function loadMail(
   };
 }
 
-function loadStrings(mode: PhishMode, path: string | undefined, what: string): Labelled {
-  if (!path) throw new AegisInputError(`${what} in ${mode} mode needs --data <file>`);
+function loadStrings(mode: PhishMode, path: string | undefined, what: string, flag = '--data'): Labelled {
+  if (!path) throw new AegisInputError(`${what} in ${mode} mode needs ${flag} <file>`);
   const data: LabelledStrings = mode === 'url' ? readUrlCsv(path) : readSmsData(path);
   reportSkips(data.skipped, []);
   if (data.duplicates > 0) note(`dropped ${data.duplicates} duplicate row(s)`);
@@ -125,7 +136,7 @@ function newDetector(f: DataFlags): PhishingDetector {
 }
 
 function trainOptions(f: DataFlags) {
-  const targetFpr = Number(f.targetFpr);
+  const targetFpr = f.targetFpr.trim() === '' ? Number.NaN : Number(f.targetFpr);
   if (!(targetFpr >= 0 && targetFpr < 1)) {
     throw new AegisInputError(`--target-fpr takes a fraction in [0, 1), got '${f.targetFpr}'`);
   }
@@ -225,13 +236,22 @@ async function scanInputs(
     return parsed.messages.map((m) => ({ id: m.id, event: m }));
   }
   return inputs.flatMap((input) => {
-    if (existsSync(input) && statSync(input).isFile()) {
-      return readFileSync(input, 'utf8')
-        .split(/\r?\n/)
-        .map((line, k) => ({ id: `${input}:${k + 1}`, event: line.trim() }))
-        .filter((x) => x.event !== '');
+    if (!existsSync(input)) return [{ id: input.slice(0, 60), event: input }];
+    const stat = statSync(input);
+    if (stat.isDirectory()) {
+      throw new AegisInputError(
+        `${input}: a folder; --mode ${mode} scan reads files of one item per line (.gz accepted), or literal items`,
+      );
     }
-    return [{ id: input.slice(0, 60), event: input }];
+    if (!stat.isFile()) throw new AegisInputError(`${input}: not a regular file`);
+    const text = readTextFile(input);
+    if (text.includes('\0')) {
+      throw new AegisInputError(`${input}: binary data (NUL bytes), not one item per line`);
+    }
+    return text
+      .split(/\r?\n/)
+      .map((line, k) => ({ id: `${input}:${k + 1}`, event: line.trim() }))
+      .filter((x) => x.event !== '');
   });
 }
 
@@ -298,7 +318,7 @@ export function registerPhishCommand(program: Command): void {
           test =
             mode === 'mail'
               ? await loadMail(f.testHam, f.testPhish, 'the test set', f)
-              : loadStrings(mode, f.testData, 'the test set');
+              : loadStrings(mode, f.testData, 'the test set', '--test-data');
         } else {
           const data = await loadTraining(f);
           detector = newDetector(f);
@@ -307,9 +327,12 @@ export function registerPhishCommand(program: Command): void {
             test =
               detector.mode === 'mail'
                 ? await loadMail(f.testHam, f.testPhish, 'the test set', f)
-                : loadStrings(detector.mode, f.testData, 'the test set');
+                : loadStrings(detector.mode, f.testData, 'the test set', '--test-data');
           } else {
-            const fraction = Number(f.split);
+            const fraction = f.split.trim() === '' ? Number.NaN : Number(f.split);
+            if (!(fraction > 0 && fraction < 1)) {
+              throw new AegisInputError(`--split must be a fraction in (0, 1), got '${f.split}'`);
+            }
             const [tr, te] = splitIndices(data.labels, fraction, seed);
             training = take(data, tr);
             test = take(data, te);

@@ -36,7 +36,8 @@ export function binaryLabel(raw: string): 0 | 1 | undefined {
   return undefined;
 }
 
-function readText(path: string): string {
+/** A text file's contents as UTF-8, gunzipped first when it is gzip (whatever the extension). */
+export function readTextFile(path: string): string {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -63,7 +64,7 @@ export interface UrlCsvOptions {
 
 /** URLs and labels from a CSV (.csv or .csv.gz) with a header row. */
 export function readUrlCsv(path: string, options: UrlCsvOptions = {}): LabelledStrings {
-  const records = parseCsvRecords(readText(path), { source: path });
+  const records = parseCsvRecords(readTextFile(path), { source: path });
   const head = records[0];
   if (!head) throw new AegisInputError(`${path}: empty CSV (no header row)`);
   const header = head.fields.map((h) => h.trim().toLowerCase());

@@ -1,0 +1,126 @@
+/**
+ * `aegis phish` on bad input found by an audit: each case exits 2 with one message naming the
+ * input, or reads the rest and counts or warns about what it could not — never a stack trace.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { readMailBytes } from '../../src/detectors/phishing/read-mail.js';
+import { buildTar, gzip, syntheticCorpus } from '../helpers/phish-synthetic.js';
+import { runCli } from '../helpers/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'aegis-phish-bad-'));
+const ham = join(dir, 'ham');
+const phish = join(dir, 'phish');
+const mailModel = join(dir, 'mail-model');
+const urlModel = join(dir, 'url-model');
+const fast = ['--folds', '3', '--target-fpr', '0.02', '--epochs', '3', '--seed', '1'];
+const corpus = syntheticCorpus(30, 30, 5);
+
+before(async () => {
+  mkdirSync(ham);
+  mkdirSync(phish);
+  corpus.ham.forEach((m, i) => writeFileSync(join(ham, `${i}.eml`), m));
+  corpus.phish.forEach((m, i) => writeFileSync(join(phish, `${i}.eml`), m));
+  const m = await runCli(['phish', 'train', '--ham', ham, '--phish', phish, '--out', mailModel, ...fast]);
+  assert.equal(m.code, 0, m.stderr);
+  const urls = join(dir, 'urls.csv');
+  const rows = Array.from(
+    { length: 40 },
+    (_, i) =>
+      `https://www.site${i}.example.com/p/${i},legitimate\nhttp://verify${i}.secure-login.xyz/a?i=${i},phishing`,
+  );
+  writeFileSync(urls, `url,status\n${rows.join('\n')}\n`);
+  const u = await runCli(['phish', 'train', '--mode', 'url', '--data', urls, '--out', urlModel, ...fast]);
+  assert.equal(u.code, 0, u.stderr);
+});
+
+describe('aegis phish: bad input', () => {
+  it('a truncated .tar.gz keeps the messages before the cut, with a warning', async () => {
+    const tgz = gzip(buildTar(corpus.phish.slice(0, 10).map((data, i) => ({ name: `p/${i}.eml`, data }))));
+    const cut = tgz.subarray(0, Math.floor(tgz.length * 0.6));
+    const batch = readMailBytes('cut.tar.gz', cut);
+    assert.ok(batch.messages.length >= 3 && batch.messages.length < 10, `${batch.messages.length} messages`);
+    assert.match(batch.warnings.join('\n'), /cut\.tar\.gz: the gzip data ends early/);
+    const file = join(dir, 'cut.tar.gz');
+    writeFileSync(file, cut);
+    const run = await runCli(['phish', 'scan', '--model', mailModel, file, '--json']);
+    assert.equal(run.code, 1, run.stderr); // 1: phishing found
+    assert.equal(JSON.parse(run.stdout).length, batch.messages.length);
+    assert.match(run.stderr, /gzip data ends early/);
+    // Corrupt (not merely cut) gzip data is still refused.
+    const corrupt = Uint8Array.from(tgz);
+    corrupt.fill(0x55, 40, 90);
+    assert.throws(() => readMailBytes('bad.tar.gz', corrupt), /bad\.tar\.gz: not a readable gzip file/);
+  });
+
+  it('a corrupt archive met inside a folder is a counted skip; named on the command line it is refused', async () => {
+    const folder = join(dir, 'ham-with-junk');
+    mkdirSync(folder);
+    corpus.ham.forEach((m, i) => writeFileSync(join(folder, `${i}.eml`), m));
+    const broken = join(folder, 'zz-broken.tar.gz');
+    writeFileSync(broken, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
+    const run = await runCli(['phish', 'train', '--ham', folder, '--phish', phish, '--out', join(dir, 'm2'), ...fast]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /skipped 1 input\(s\): .*zz-broken\.tar\.gz: not a readable gzip file/);
+    const direct = await runCli(['phish', 'scan', '--model', mailModel, broken]);
+    assert.equal(direct.code, 2, direct.stderr);
+    assert.match(direct.stderr, /zz-broken\.tar\.gz: not a readable gzip file/);
+  });
+
+  it('empty numeric flags are refused instead of read as 0 or the default', async () => {
+    const t = await runCli([
+      'phish',
+      'train',
+      '--ham',
+      ham,
+      '--phish',
+      phish,
+      '--target-fpr',
+      '',
+      '--out',
+      join(dir, 'x'),
+    ]);
+    assert.equal(t.code, 2, t.stderr);
+    assert.match(t.stderr, /--target-fpr takes a fraction in \[0, 1\), got ''/);
+    const m = await runCli(['phish', 'scan', '--model', mailModel, join(ham, '0.eml'), '--max-message-bytes', '']);
+    assert.equal(m.code, 2, m.stderr);
+    assert.match(m.stderr, /--max-message-bytes takes a positive whole number, got ''/);
+    const s = await runCli(['phish', 'eval', '--ham', ham, '--phish', phish, '--split', 'abc']);
+    assert.equal(s.code, 2, s.stderr);
+    assert.match(s.stderr, /--split must be a fraction in \(0, 1\), got 'abc'/);
+  });
+
+  it('eval says which test class is missing, and names --test-data for a url/sms model', async () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    const run = await runCli(['phish', 'eval', '--model', mailModel, '--test-ham', ham, '--test-phish', empty]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /the test set: no phishing messages read from .*empty/);
+    const url = await runCli(['phish', 'eval', '--model', urlModel, '--test-ham', ham, '--test-phish', phish]);
+    assert.equal(url.code, 2, url.stderr);
+    assert.match(url.stderr, /the test set in url mode needs --test-data <file>/);
+  });
+
+  it('url/sms scan: a folder or a binary file is refused, a .gz file is read decompressed', async () => {
+    const folder = await runCli(['phish', 'scan', '--model', urlModel, ham]);
+    assert.equal(folder.code, 2, folder.stderr);
+    assert.match(folder.stderr, /ham: a folder; --mode url scan reads files of one item per line/);
+    const binary = join(dir, 'random.bin');
+    writeFileSync(binary, Buffer.from([0x00, 0x01, 0xff, 0x0a, 0x00, 0x7f, 0x80, 0x0a, 0x41]));
+    const bin = await runCli(['phish', 'scan', '--model', urlModel, binary]);
+    assert.equal(bin.code, 2, bin.stderr);
+    assert.match(bin.stderr, /random\.bin: binary data \(NUL bytes\), not one item per line/);
+    const gz = join(dir, 'urls.txt.gz');
+    writeFileSync(gz, gzip('http://verify1.secure-login.xyz/a?i=1\nhttps://www.site2.example.com/p/2\n'));
+    const run = await runCli(['phish', 'scan', '--model', urlModel, gz, '--json']);
+    assert.ok(run.code === 0 || run.code === 1, run.stderr);
+    const verdicts = JSON.parse(run.stdout) as { id: string }[];
+    assert.deepEqual(
+      verdicts.map((v) => v.id),
+      [`${gz}:1`, `${gz}:2`],
+    );
+  });
+});
