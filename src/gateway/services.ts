@@ -4,9 +4,11 @@
  * (extraction/), a drift monitor per model (src/monitoring), the audit log (audit/). Each part
  * brings its own migrations; GATEWAY_MIGRATIONS is all of them, applied when the store opens.
  */
+
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadDataSpec } from '../cli/data-spec.js';
+import { AegisInputError } from '../core/errors.js';
 import { tabularSchemaOf } from '../models/load-model.js';
 import { createModelMonitor } from '../monitoring/model-monitor.js';
 import { createWorkerMonitor } from '../monitoring/worker-monitor.js';
@@ -37,6 +39,12 @@ export const GATEWAY_MIGRATIONS: readonly Migration[] = [
 async function referenceOf(served: ServedModel, spec: string, path: string) {
   const data = await loadDataSpec(`models.${served.name}.reference`, spec, { schema: tabularSchemaOf(path) });
   const n = data.shape[0] ?? 0;
+  const width = data.shape.slice(1).reduce((a, b) => a * b, 1);
+  if (width !== served.rowSize) {
+    throw new AegisInputError(
+      `models.${served.name}.reference: its examples have shape [${data.shape.slice(1).join(', ')}], but model '${served.name}' takes [${served.info.inputShape.join(', ')}]`,
+    );
+  }
   const scores = new Float32Array(n * served.info.numClasses);
   const chunk = 256;
   for (let start = 0; start < n; start += chunk) {
