@@ -48,7 +48,8 @@ export function parseModelFlag(text: string): [string, string] {
 }
 
 function parsePort(text: string): number {
-  const port = Number(text);
+  // Digits only: Number() would take '' (an unset $PORT) as 0, any free port, and '0x50' as 80.
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new AegisInputError(`--port takes a whole number in [0, 65535], got '${text}'`);
   }
@@ -57,6 +58,7 @@ function parsePort(text: string): number {
 
 /** The gateway config the flags describe: the file with flag overrides, or the quick form. */
 export function serveConfig(flags: Omit<ServeFlags, 'logLevel'>): GatewayConfig {
+  if (flags.dataDir === '') throw new AegisInputError('--data-dir takes a directory, got an empty string');
   const server: Record<string, unknown> = {};
   if (flags.port !== undefined) server.port = parsePort(flags.port);
   if (flags.host !== undefined) server.host = flags.host;

@@ -9,6 +9,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { serveConfig } from '../../src/cli/serve.js';
+import { AegisInputError } from '../../src/core/errors.js';
 import { JOURNAL_FILE } from '../../src/gateway/audit/audit-journal.js';
 import { CNN_PATH, createKeys } from '../helpers/gateway-fixture.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -108,4 +110,19 @@ test('audit: a journal line missing fields is damage (verify exits 1 naming the 
   const show = await runCli(['audit', 'show', '--data-dir', dataDir]);
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /pending .* 401 .* GET \/v1\/models/);
+});
+
+test('serve: --port takes digits only (an empty $PORT is not port 0), --data-dir no empty string', () => {
+  for (const port of ['', ' ', '0x50', '1e3', '80.0', '-0']) {
+    assert.throws(
+      () => serveConfig({ model: [`cnn=${CNN_PATH}`], port }),
+      (e: unknown) => e instanceof AegisInputError && /--port takes a whole number in \[0, 65535\]/.test(e.message),
+      `--port '${port}'`,
+    );
+  }
+  assert.equal(serveConfig({ model: [`cnn=${CNN_PATH}`], port: '8080' }).server.port, 8080);
+  assert.throws(
+    () => serveConfig({ model: [`cnn=${CNN_PATH}`], dataDir: '' }),
+    (e: unknown) => e instanceof AegisInputError && /--data-dir takes a directory/.test(e.message),
+  );
 });
