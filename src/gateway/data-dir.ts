@@ -16,6 +16,7 @@ const REASONS: Record<string, string> = {
 
 /** Makes `dir` (and its parents) when missing; throws AegisInputError naming `dir` when it cannot be used. */
 export function ensureDataDir(dir: string): void {
+  if (dir === '') throw new AegisInputError('the data directory is an empty string; give a path');
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {

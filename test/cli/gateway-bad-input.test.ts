@@ -66,6 +66,13 @@ test('keys create: a --data-dir that is a file exits 2 naming it', async () => {
   );
 });
 
+test('keys create: an empty --data-dir exits 2 saying so', async () => {
+  assertOneMessage(
+    await runCli(['keys', 'create', '--data-dir', '', '--name', 'alice', '--models', 'cnn']),
+    /the data directory is an empty string/,
+  );
+});
+
 test('audit verify/show: an audit.journal that is a directory exits 2 naming it', async () => {
   const dataDir = join(dir, 'journal-dir');
   mkdirSync(dataDir);
