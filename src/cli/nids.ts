@@ -25,6 +25,7 @@ import { type FlowTable, readFlows, takeRows } from '../detectors/network/read-f
 import { buildNidsReport } from '../detectors/network/report.js';
 import { writeReport } from '../report/build-report.js';
 import { cliOutput } from './io.js';
+import { ensureOutputDir } from './output-dir.js';
 import { parseNonNegativeInt, parseNonNegativeList, parsePositiveInt } from './parse-options.js';
 
 interface TrainFlags {
@@ -181,6 +182,7 @@ export function registerNidsCommand(program: Command): void {
       .option('--json', 'print the training summary as JSON'),
   ).action(async (f: TrainFlags & { out: string }) => {
     const options = trainOptions(f);
+    ensureOutputDir('--out', f.out);
     await initRuntime();
     const table = load(f.train, f.layout);
     const detector = await NidsDetector.train(table, options);
@@ -243,6 +245,7 @@ export function registerNidsCommand(program: Command): void {
       const options = trainOptions(f);
       const epsilons = f.evasion ? parseNonNegativeList('--evasion', f.evasion) : undefined;
       const evasionFlows = parsePositiveInt('--evasion-flows', f.evasionFlows);
+      if (f.report) ensureOutputDir('--report', f.report);
       const backend = await initRuntime();
       const detector = f.model
         ? await NidsDetector.load(f.model)

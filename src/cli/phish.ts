@@ -25,6 +25,7 @@ import { readMailPaths } from '../detectors/phishing/read-mail.js';
 import { buildPhishReport } from '../detectors/phishing/report.js';
 import { writeReport } from '../report/build-report.js';
 import { cliOutput, requestExitCode } from './io.js';
+import { ensureOutputDir } from './output-dir.js';
 import { parseNonNegativeInt, parseNumberList, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
 
 interface DataFlags {
@@ -263,6 +264,7 @@ export function registerPhishCommand(program: Command): void {
     .action(async (f: DataFlags & { out: string }) => {
       const data = await loadTraining(f);
       const detector = newDetector(f);
+      ensureOutputDir('--out', f.out);
       const summary = train(detector, data, f);
       const path = await detector.save(f.out);
       if (f.json)
@@ -306,6 +308,7 @@ export function registerPhishCommand(program: Command): void {
       ) => {
         const budgets = f.attack ? parseNumberList('--attack', f.attack) : undefined;
         const attackLimit = parsePositiveInt('--attack-limit', f.attackLimit);
+        if (f.report) ensureOutputDir('--report', f.report);
         const seed = parseNonNegativeInt('--seed', f.seed);
         let detector: PhishingDetector;
         let test: Labelled;

@@ -195,6 +195,15 @@ describe('aegis nids: bad input', () => {
     assert.match(run.stderr, new RegExp(`${n} flow\\(s\\) with labels outside the model's classes`));
   });
 
+  it('an --out or --report path that cannot be a folder exits 2 before any training', async () => {
+    const t = await runCli(['nids', 'train', '--train', train, '--out', test]);
+    assert.equal(t.code, 2, t.stderr);
+    assert.match(t.stderr, /--out .*test\.txt: cannot write there \(it is a file, not a folder\)/);
+    const e = await runCli(['nids', 'eval', '--model', model, '--test', test, '--report', join(test, 'report')]);
+    assert.equal(e.code, 2, e.stderr);
+    assert.match(e.stderr, /--report .*test\.txt\/report: cannot write there \(a part of the path is a file/);
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));

@@ -104,6 +104,27 @@ describe('aegis phish: bad input', () => {
     assert.match(url.stderr, /the test set in url mode needs --test-data <file>/);
   });
 
+  it('an --out or --report path that cannot be a folder exits 2 naming it', async () => {
+    const file = join(ham, '0.eml');
+    const t = await runCli(['phish', 'train', '--ham', ham, '--phish', phish, '--out', join(file, 'm'), ...fast]);
+    assert.equal(t.code, 2, t.stderr);
+    assert.match(t.stderr, /--out .*0\.eml\/m: cannot write there \(a part of the path is a file, not a folder\)/);
+    const e = await runCli([
+      'phish',
+      'eval',
+      '--model',
+      mailModel,
+      '--test-ham',
+      ham,
+      '--test-phish',
+      phish,
+      '--report',
+      file,
+    ]);
+    assert.equal(e.code, 2, e.stderr);
+    assert.match(e.stderr, /--report .*0\.eml: cannot write there \(it is a file, not a folder\)/);
+  });
+
   it('url/sms scan: a folder or a binary file is refused, a .gz file is read decompressed', async () => {
     const folder = await runCli(['phish', 'scan', '--model', urlModel, ham]);
     assert.equal(folder.code, 2, folder.stderr);
