@@ -165,8 +165,15 @@ export function registerAuditCommand(program: Command): void {
     .action((flags: DataDirFlags & { limit: string; key?: string; model?: string; json?: boolean }) => {
       const limit = parsePositiveInt('--limit', flags.limit);
       withAuditLog(flags.dataDir, (log) => {
-        const pending: PendingAuditEntry[] = journalOf(flags.dataDir, log)
-          .records.map((r): PendingAuditEntry => ({ ...r.entry, seq: null, hash: null, pending: true }))
+        const journal = journalOf(flags.dataDir, log);
+        if (journal.badLines.length > 0) {
+          // Not entries, so not listed; said on stderr so that --json output stays one document.
+          cliOutput().err(
+            `aegis: ${JOURNAL_FILE} has ${journal.badLines.length} damaged line(s), not shown (line ${journal.badLines.slice(0, 10).join(', ')}); see aegis audit verify\n`,
+          );
+        }
+        const pending: PendingAuditEntry[] = journal.records
+          .map((r): PendingAuditEntry => ({ ...r.entry, seq: null, hash: null, pending: true }))
           .filter(
             (e) =>
               (flags.key === undefined || e.keyId === flags.key) &&

@@ -86,7 +86,7 @@ test('audit verify/show: an audit.journal that is a directory exits 2 naming it'
   }
 });
 
-test('audit: a journal line missing fields is damage (verify exits 1 naming the line), and show does not crash', async () => {
+test('audit: a journal line missing fields is damage (verify exits 1 naming the line), and show lists the rest and says so', async () => {
   const dataDir = join(dir, 'journal-holes');
   mkdirSync(dataDir);
   createKeys(dataDir, []);
@@ -117,6 +117,10 @@ test('audit: a journal line missing fields is damage (verify exits 1 naming the 
   const show = await runCli(['audit', 'show', '--data-dir', dataDir]);
   assert.equal(show.code, 0, show.stderr);
   assert.match(show.stdout, /pending .* 401 .* GET \/v1\/models/);
+  assert.match(
+    show.stderr,
+    /audit\.journal has 3 damaged line\(s\), not shown \(line 2, 3, 4\); see aegis audit verify/,
+  );
 });
 
 test('serve: --port takes digits only (an empty $PORT is not port 0), --data-dir no empty string', () => {
