@@ -5,10 +5,11 @@
  */
 import { basename } from 'node:path';
 import { AegisInputError } from '../core/errors.js';
+import { csvRecords, readCsv } from '../data/csv.js';
 import { type NdArray, readNpyFile, toFloat32 } from '../data/npy.js';
 import { readNpzFile } from '../data/npz.js';
 import { looksNchw, nchwToNhwc } from '../data/npz-dataset.js';
-import type { TabularDataset, TabularSchema } from '../data/tabular-schema.js';
+import { encodeTabularFeatures, type TabularDataset, type TabularSchema } from '../data/tabular-schema.js';
 import { loadDataSpec, parseDataSpec } from './data-spec.js';
 
 export interface MonitorInputs {
@@ -73,6 +74,32 @@ function rawArray(flag: string, text: string): MonitorInputs {
   return { name, x: part, n: end - start, featureShape: shape.slice(1) };
 }
 
+/**
+ * A CSV/TSV file encoded with a given schema, features only: drift compares inputs, so the label
+ * column may be absent (unlabelled production data) or hold classes the reference never had.
+ */
+function csvFeatures(flag: string, text: string, schema: TabularSchema): MonitorInputs {
+  const spec = parseDataSpec(flag, text);
+  const path = spec.path;
+  const table = readCsv(path, path.toLowerCase().endsWith('.tsv') ? { delimiter: '\t' } : {});
+  const total = table.rows.length;
+  if (total === 0) throw new AegisInputError(`${path}: CSV has a header but no data rows`);
+  const missing = schema.columns.map((c) => c.name).filter((name) => !table.header.includes(name));
+  if (missing.length > 0) {
+    throw new AegisInputError(`${path}: columns [${missing.join(', ')}] of the reference are missing from the CSV`);
+  }
+  const start = spec.start ?? 0;
+  const end = spec.end ?? total;
+  if (start >= total || end > total) {
+    throw new AegisInputError(`${flag}: range [${start}:${end}] is outside '${basename(path)}' (${total} records)`);
+  }
+  const rows = csvRecords({ ...table, rows: table.rows.slice(start, end) });
+  const { x } = encodeTabularFeatures(schema, rows, { source: path, lines: table.lines.slice(start, end) });
+  const stem = basename(path).replace(/\.[^.]*$/, '');
+  const name = start === 0 && end === total ? stem : `${stem}[${start}:${end}]`;
+  return { name, x, n: end - start, featureShape: [schema.featureNames.length], schema };
+}
+
 /** Loads the examples `text` names; `schema` encodes CSV files as the reference was. */
 export async function loadMonitorInputs(
   flag: string,
@@ -81,6 +108,7 @@ export async function loadMonitorInputs(
 ): Promise<MonitorInputs> {
   const path = parseDataSpec(flag, text).path.toLowerCase();
   if (path.endsWith('.npy')) return rawArray(flag, text);
+  if (opts.schema && (path.endsWith('.csv') || path.endsWith('.tsv'))) return csvFeatures(flag, text, opts.schema);
   try {
     const data = await loadDataSpec(flag, text, {
       ...(opts.schema ? { schema: opts.schema } : {}),
