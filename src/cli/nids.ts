@@ -44,7 +44,7 @@ interface TrainFlags {
 
 /** Reads a flow file, printing the reader's warnings (skipped rows, NaN/Infinity, unknown labels) to stderr. */
 function load(path: string, layout: string | undefined, ignoreLabels = false): FlowTable {
-  const { table, report } = readFlows(path, { ...(layout ? { layout } : {}), ignoreLabels });
+  const { table, report } = readFlows(path, { ...(layout !== undefined ? { layout } : {}), ignoreLabels });
   for (const w of report.warnings) cliOutput().err(`aegis: ${w}\n`);
   return table;
 }
@@ -80,7 +80,7 @@ function trainOptions(f: TrainFlags): NidsTrainOptions {
     novelty: novelty as NoveltyKind[],
     targetFpr: parseFraction('--target-fpr', f.targetFpr, true),
     supervisedFpr: f.supervisedFpr === 'argmax' ? 'argmax' : parseFraction('--supervised-fpr', f.supervisedFpr, true),
-    ...(f.epochs ? { classifier: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
+    ...(f.epochs !== undefined ? { classifier: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
     progress: Boolean(process.stderr.isTTY) && !f.json,
   };
 }
@@ -243,13 +243,32 @@ export function registerNidsCommand(program: Command): void {
         throw new AegisInputError(`--evasion-goal takes classifier or combined, got '${f.evasionGoal}'`);
       }
       const options = trainOptions(f);
-      const epsilons = f.evasion ? parseNonNegativeList('--evasion', f.evasion) : undefined;
+      const epsilons = f.evasion !== undefined ? parseNonNegativeList('--evasion', f.evasion) : undefined;
       const evasionFlows = parsePositiveInt('--evasion-flows', f.evasionFlows);
       if (f.report) ensureOutputDir('--report', f.report);
       const backend = await initRuntime();
-      const detector = f.model
-        ? await NidsDetector.load(f.model)
-        : await NidsDetector.train(load(f.train as string, f.layout), options);
+      // The evasion transformations (delay, pad, cover) act on NSL-KDD's columns: said before any training.
+      const evasionLayout = (layout: string) => {
+        if (epsilons && layout !== 'nsl-kdd') {
+          throw new AegisInputError(
+            `--evasion: the constrained evasion attack works on NSL-KDD flows (its delay, pad and cover act on their columns); these are ${layout} flows`,
+          );
+        }
+      };
+      let detector: NidsDetector;
+      if (f.model) {
+        detector = await NidsDetector.load(f.model);
+        try {
+          evasionLayout(detector.meta.layout);
+        } catch (error) {
+          detector.dispose();
+          throw error;
+        }
+      } else {
+        const table = load(f.train as string, f.layout);
+        evasionLayout(table.layout.name);
+        detector = await NidsDetector.train(table, options);
+      }
       try {
         const test = load(f.test, f.layout ?? detector.meta.layout);
         if (!test.labelled) throw new AegisInputError(`${f.test}: evaluation needs labelled flows`);

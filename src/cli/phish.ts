@@ -125,10 +125,9 @@ function loadTraining(f: DataFlags): Promise<Labelled> | Labelled {
 
 function newDetector(f: DataFlags): PhishingDetector {
   const mode = parsePhishMode(f.mode);
-  const charNgrams = f.charNgrams
-    ? (parseNumberList('--char-ngrams', f.charNgrams).slice(0, 2) as [number, number])
-    : undefined;
-  if (charNgrams && charNgrams.length !== 2) throw new AegisInputError('--char-ngrams takes two numbers, e.g. 3,5');
+  const ngrams = f.charNgrams !== undefined ? parseNumberList('--char-ngrams', f.charNgrams) : undefined;
+  if (ngrams && ngrams.length !== 2) throw new AegisInputError('--char-ngrams takes two numbers, e.g. 3,5');
+  const charNgrams = ngrams as [number, number] | undefined;
   return new PhishingDetector({
     mode,
     foldHomoglyphs: f.foldHomoglyphs,
@@ -146,14 +145,14 @@ function trainOptions(f: DataFlags) {
     targetFpr,
     thresholdRule: parseThresholdRule(f.thresholdRule),
     folds: parsePositiveInt('--folds', f.folds),
-    ...(f.epochs ? { training: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
+    ...(f.epochs !== undefined ? { training: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
   };
 }
 
 /** Trains (adversarially when --adversarial ε is given); returns the training summary. */
 function train(detector: PhishingDetector, data: Labelled, f: DataFlags): Record<string, unknown> {
   const options = trainOptions(f);
-  if (f.adversarial) {
+  if (f.adversarial !== undefined) {
     const eps = parsePositiveNumber('--adversarial', f.adversarial);
     const rounds = adversariallyTrain(detector, data.events, data.labels, { ...options, eps });
     return { ...(rounds.at(-1)?.summary ?? {}), adversarial: rounds.map(({ summary: _s, ...r }) => r) };
@@ -306,7 +305,7 @@ export function registerPhishCommand(program: Command): void {
           report?: string;
         },
       ) => {
-        const budgets = f.attack ? parseNumberList('--attack', f.attack) : undefined;
+        const budgets = f.attack !== undefined ? parseNumberList('--attack', f.attack) : undefined;
         const attackLimit = parsePositiveInt('--attack-limit', f.attackLimit);
         if (f.report) ensureOutputDir('--report', f.report);
         const seed = parseNonNegativeInt('--seed', f.seed);

@@ -204,6 +204,24 @@ describe('aegis nids: bad input', () => {
     assert.match(e.stderr, /--report .*test\.txt\/report: cannot write there \(a part of the path is a file/);
   });
 
+  it('empty flag values are refused, not read as absent; --evasion on another layout is refused before training', async () => {
+    const cases: [string[], RegExp][] = [
+      [['nids', 'eval', '--model', model, '--test', test, '--evasion', ''], /--evasion takes a comma-separated list/],
+      [['nids', 'train', '--train', train, '--out', join(dir, 'e'), '--epochs', ''], /--epochs takes a positive whole/],
+      [['nids', 'detect', '--model', model, test, '--layout', ''], /unknown flow layout ''/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, message);
+    }
+    const cic = join(dir, 'cic-evasion.csv');
+    writeFileSync(cic, cicCsv(100, 7).text);
+    const run = await runCli(['nids', 'eval', '--train', cic, '--test', cic, '--evasion', '1']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--evasion: the constrained evasion attack works on NSL-KDD flows.*cic-ids2017 flows/);
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));

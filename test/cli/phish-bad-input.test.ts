@@ -88,6 +88,16 @@ describe('aegis phish: bad input', () => {
     const m = await runCli(['phish', 'scan', '--model', mailModel, join(ham, '0.eml'), '--max-message-bytes', '']);
     assert.equal(m.code, 2, m.stderr);
     assert.match(m.stderr, /--max-message-bytes takes a positive whole number, got ''/);
+    for (const [flag, value, message] of [
+      ['--epochs', '', /--epochs takes a positive whole number/],
+      ['--attack', '', /--attack takes a comma-separated list/],
+      ['--char-ngrams', '3,5,7', /--char-ngrams takes two numbers/],
+      ['--adversarial', '', /--adversarial takes a positive number/],
+    ] as const) {
+      const r = await runCli(['phish', 'eval', '--ham', ham, '--phish', phish, flag, value]);
+      assert.equal(r.code, 2, `${flag} '${value}': ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
     const s = await runCli(['phish', 'eval', '--ham', ham, '--phish', phish, '--split', 'abc']);
     assert.equal(s.code, 2, s.stderr);
     assert.match(s.stderr, /--split must be a fraction in \(0, 1\), got 'abc'/);

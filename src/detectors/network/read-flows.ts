@@ -131,7 +131,7 @@ export function parseFlows(text: string, options: ReadFlowsOptions = {}): { tabl
   let first = 0;
   while (first < lines.length && (lines[first] as string).trim() === '') first++;
   if (first === lines.length) throw new AegisInputError(`${source}: the file is empty`);
-  const layout = options.layout ? layoutByName(options.layout) : detectLayout(lines[first] as string);
+  const layout = options.layout !== undefined ? layoutByName(options.layout) : detectLayout(lines[first] as string);
   if (!layout) {
     throw new AegisInputError(
       `${source}: cannot tell the layout from the first line (expected NSL-KDD rows, or a UNSW-NB15 / CIC-IDS2017 header); pass the layout explicitly`,
