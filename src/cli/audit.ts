@@ -163,7 +163,8 @@ export function registerAuditCommand(program: Command): void {
     .option('--model <name>', 'only this model')
     .option('--json', 'print the entries as JSON')
     .action((flags: DataDirFlags & { limit: string; key?: string; model?: string; json?: boolean }) => {
-      const limit = parsePositiveInt('--limit', flags.limit);
+      // Past 2^53 the number binds as a REAL, which SQLite's LIMIT refuses: any such limit means 'all'.
+      const limit = Math.min(parsePositiveInt('--limit', flags.limit), Number.MAX_SAFE_INTEGER);
       withAuditLog(flags.dataDir, (log) => {
         const journal = journalOf(flags.dataDir, log);
         if (journal.badLines.length > 0) {

@@ -137,3 +137,12 @@ test('serve: --port takes digits only (an empty $PORT is not port 0), --data-dir
     (e: unknown) => e instanceof AegisInputError && /--data-dir takes a directory/.test(e.message),
   );
 });
+
+test('audit show: a --limit past 2^53 lists everything instead of failing in SQLite', async () => {
+  const dataDir = join(dir, 'huge-limit');
+  mkdirSync(dataDir);
+  createKeys(dataDir, []);
+  const run = await runCli(['audit', 'show', '--data-dir', dataDir, '--limit', '99999999999999999999']);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(run.stdout, 'no audit entries\n');
+});
