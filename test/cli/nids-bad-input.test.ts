@@ -222,6 +222,19 @@ describe('aegis nids: bad input', () => {
     assert.match(run.stderr, /--evasion: the constrained evasion attack works on NSL-KDD flows.*cic-ids2017 flows/);
   });
 
+  it('a file with every field quoted (R write.csv) is detected and read', async () => {
+    const quoted = join(dir, 'quoted.txt');
+    const q = (line: string) =>
+      line
+        .split(',')
+        .map((f) => `"${f}"`)
+        .join(',');
+    writeFileSync(quoted, `${trainLines.map(q).join('\n')}\n`);
+    const run = await runCli(['nids', 'train', '--train', quoted, '--out', join(dir, 'm-quoted'), '--epochs', '1']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /trained on 600 nsl-kdd flows/);
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));

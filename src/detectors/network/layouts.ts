@@ -228,7 +228,8 @@ export function normaliseHeader(fields: readonly string[]): string[] {
 
 /** Guesses the layout from the first line of a file; undefined when it matches none. */
 export function detectLayout(firstLine: string): FlowLayout | undefined {
-  const fields = normaliseHeader(firstLine.split(','));
+  // Tools that quote every field (R's write.csv, QUOTE_ALL) write "attack_cat" and "tcp".
+  const fields = normaliseHeader(firstLine.split(',').map((f) => f.trim().replace(/^"(.*)"$/, '$1')));
   const has = (name: string) => fields.includes(name);
   if (has('attack_cat') || (has('sttl') && has('proto'))) return UNSW_NB15;
   if (has('Flow Duration') || has('Label')) return CIC_IDS2017;
