@@ -26,7 +26,7 @@ before(async () => {
 after(() => gw.close());
 
 /** Sends raw request bytes (header lines as given, repeated ones too) and resolves with status and body. */
-function rawRequest(head: string[], payload = ''): Promise<{ status: number; body: string }> {
+function rawRequest(head: string[], payload: string | Buffer = ''): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let out = '';
@@ -38,7 +38,8 @@ function rawRequest(head: string[], payload = ''): Promise<{ status: number; bod
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(out)?.[1]);
       resolve({ status, body: out.slice(out.indexOf('\r\n\r\n') + 4) });
     });
-    socket.write(`${[...head, 'Host: 127.0.0.1', 'Connection: close'].join('\r\n')}\r\n\r\n${payload}`);
+    socket.write(`${[...head, 'Host: 127.0.0.1', 'Connection: close'].join('\r\n')}\r\n\r\n`);
+    socket.write(payload);
   });
 }
 
@@ -115,6 +116,24 @@ describe('request bodies that are not UTF-8 JSON', () => {
     assert.match(res.body, /uncompressed/);
     const identity = await post('application/json', { 'content-encoding': 'identity' });
     assert.equal(identity.statusCode, 200, identity.body);
+  });
+});
+
+describe('a Transfer-Encoding other than chunked', () => {
+  it('is 415 (Node would hand over the still-compressed bytes as the body)', async () => {
+    const gz = gzipSync(body);
+    const chunked = Buffer.concat([Buffer.from(`${gz.length.toString(16)}\r\n`), gz, Buffer.from('\r\n0\r\n\r\n')]);
+    const answer = await rawRequest(
+      [
+        'POST /v1/models/cnn/predict HTTP/1.1',
+        `Authorization: Bearer ${gw.keys.full}`,
+        'Content-Type: application/json',
+        'Transfer-Encoding: gzip, chunked',
+      ],
+      chunked,
+    );
+    assertError(answer, 415, 'unsupported_media_type');
+    assert.match(answer.body, /chunked/);
   });
 });
 

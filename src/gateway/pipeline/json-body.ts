@@ -35,8 +35,9 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 const UTF8 = /^utf-?8$/i;
 
 /**
- * Why the body cannot be read as the JSON it claims to be, or null: a charset other than UTF-8, or a
- * Content-Encoding (compressed bodies are not supported). Cheap for plain `application/json`.
+ * Why the body cannot be read as the JSON it claims to be, or null: a charset other than UTF-8, a
+ * Content-Encoding or a Transfer-Encoding other than chunked (compressed bodies are not supported).
+ * Cheap for plain `application/json`.
  */
 function unreadableBody(request: FastifyRequest): string | null {
   const { headers } = request;
@@ -48,6 +49,11 @@ function unreadableBody(request: FastifyRequest): string | null {
   const encoding = headers['content-encoding'];
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     return 'send the request body uncompressed (Content-Encoding is not supported)';
+  }
+  // Node reads `Transfer-Encoding: gzip, chunked` as chunked and hands over the still-compressed bytes.
+  const transfer = headers['transfer-encoding'];
+  if (transfer !== undefined && transfer !== 'chunked' && transfer.toLowerCase() !== 'chunked') {
+    return 'send the request body uncompressed (only the chunked Transfer-Encoding is supported)';
   }
   return null;
 }
