@@ -235,6 +235,18 @@ describe('aegis nids: bad input', () => {
     assert.match(run.stdout, /trained on 600 nsl-kdd flows/);
   });
 
+  it('too few normal flows to split says how many there are', async () => {
+    const few = join(dir, 'few.txt');
+    const normal = trainLines.filter((l) => l.includes(',normal,')).slice(0, 2);
+    writeFileSync(
+      few,
+      `${[...normal, ...trainLines.filter((l) => l.includes(',neptune,')).slice(0, 20)].join('\n')}\n`,
+    );
+    const run = await runCli(['nids', 'train', '--train', few, '--out', join(dir, 'm-few'), '--epochs', '1']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /few\.txt: 2 normal \(normal\) flow\(s\) are too few to split/);
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));

@@ -297,7 +297,12 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const fitTable = takeRows(labelled, fitIdx);
     const valTable = takeRows(labelled, valIdx);
     if (!fitTable.classes.includes(table.layout.normalClass) || !valTable.classes.includes(table.layout.normalClass)) {
-      throw new AegisInputError(`${table.source}: needs normal (${table.layout.normalClass}) flows in training`);
+      const normal = table.classes.filter((c) => c === table.layout.normalClass).length;
+      throw new AegisInputError(
+        normal === 0
+          ? `${table.source}: needs normal (${table.layout.normalClass}) flows in training`
+          : `${table.source}: ${normal} normal (${table.layout.normalClass}) flow(s) are too few to split between fitting and validation (${Math.round(100 * fraction)}% held out); training needs more`,
+      );
     }
     const encoder = FlowEncoder.fit(fitTable, { exclude: options.excludeColumns ?? [] });
     const d = encoder.dimension;
