@@ -247,6 +247,15 @@ describe('aegis nids: bad input', () => {
     assert.match(run.stderr, /few\.txt: 2 normal \(normal\) flow\(s\) are too few to split/);
   });
 
+  it('a training file of benign flows only says the multi-class classifier needs attacks', async () => {
+    const [header, ...rows] = cicCsv(200, 8).text.trim().split('\n');
+    const benign = join(dir, 'benign.csv');
+    writeFileSync(benign, `${[header, ...rows.filter((r) => r.endsWith(',BENIGN'))].join('\n')}\n`);
+    const run = await runCli(['nids', 'train', '--train', benign, '--out', join(dir, 'm-benign'), '--epochs', '1']);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /benign\.csv: only BENIGN flows; the multi-class classifier needs attack flows too/);
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));

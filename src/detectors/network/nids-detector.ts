@@ -196,6 +196,11 @@ function classNamesOf(table: FlowTable, mode: 'multiclass' | 'binary'): string[]
   if (table.layout.fixedClasses.length > 0) return [...table.layout.fixedClasses];
   const counts = new Map<string, number>();
   for (const c of table.classes) if (c !== undefined && c !== normal) counts.set(c, (counts.get(c) ?? 0) + 1);
+  if (counts.size === 0) {
+    throw new AegisInputError(
+      `${table.source}: only ${normal} flows; the multi-class classifier needs attack flows too (--mode binary trains without)`,
+    );
+  }
   return [normal, ...[...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([c]) => c)];
 }
 
