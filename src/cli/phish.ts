@@ -82,9 +82,10 @@ async function loadMail(
   phish: string[] | undefined,
   what: string,
   f: DataFlags,
+  flags: readonly [string, string] = ['--ham', '--phish'],
 ): Promise<Labelled> {
   if (!ham?.length || !phish?.length) {
-    throw new AegisInputError(`${what} needs both legitimate (--ham) and phishing (--phish) mail paths`);
+    throw new AegisInputError(`${what} needs both legitimate (${flags[0]}) and phishing (${flags[1]}) mail paths`);
   }
   const corpus = await loadMailCorpus(ham, phish, readOptions(f));
   reportSkips(corpus.skipped, corpus.warnings);
@@ -111,6 +112,22 @@ function loadStrings(mode: PhishMode, path: string | undefined, what: string, fl
   reportSkips(data.skipped, []);
   if (data.duplicates > 0) note(`dropped ${data.duplicates} duplicate row(s)`);
   return { events: data.items, labels: [...data.labels], name: path, seconds: 0 };
+}
+
+/** The separate test set of eval: mail from --test-ham/--test-phish, url/sms from --test-data. */
+function loadTest(
+  mode: PhishMode,
+  f: DataFlags & { testHam?: string[]; testPhish?: string[]; testData?: string },
+): Promise<Labelled> | Labelled {
+  if (mode === 'mail') {
+    if (f.testData)
+      throw new AegisInputError('--test-data is for --mode url|sms; mail is tested on --test-ham and --test-phish');
+    return loadMail(f.testHam, f.testPhish, 'the test set', f, ['--test-ham', '--test-phish']);
+  }
+  if (f.testHam || f.testPhish) {
+    throw new AegisInputError(`--test-ham/--test-phish are for mail mode; --mode ${mode} is tested on --test-data`);
+  }
+  return loadStrings(mode, f.testData, 'the test set', '--test-data');
 }
 
 function loadTraining(f: DataFlags): Promise<Labelled> | Labelled {
@@ -235,7 +252,10 @@ async function scanInputs(
     reportSkips(parsed.skipped, parsed.warnings);
     return parsed.messages.map((m) => ({ id: m.id, event: m }));
   }
+  const blank = inputs.filter((input) => input.trim() === '').length;
+  if (blank > 0) note(`skipped ${blank} empty item(s)`);
   return inputs.flatMap((input) => {
+    if (input.trim() === '') return [];
     if (!existsSync(input)) return [{ id: input.slice(0, 60), event: input }];
     const stat = statSync(input);
     if (stat.isDirectory()) {
@@ -317,19 +337,13 @@ export function registerPhishCommand(program: Command): void {
           const mode = detector.mode;
           if (!separate)
             throw new AegisInputError('eval with --model needs test data (--test-ham/--test-phish or --test-data)');
-          test =
-            mode === 'mail'
-              ? await loadMail(f.testHam, f.testPhish, 'the test set', f)
-              : loadStrings(mode, f.testData, 'the test set', '--test-data');
+          test = await loadTest(mode, f);
         } else {
           const data = await loadTraining(f);
           detector = newDetector(f);
           let training = data;
           if (separate) {
-            test =
-              detector.mode === 'mail'
-                ? await loadMail(f.testHam, f.testPhish, 'the test set', f)
-                : loadStrings(detector.mode, f.testData, 'the test set', '--test-data');
+            test = await loadTest(detector.mode, f);
           } else {
             const fraction = f.split.trim() === '' ? Number.NaN : Number(f.split);
             if (!(fraction > 0 && fraction < 1)) {

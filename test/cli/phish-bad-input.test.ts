@@ -103,15 +103,15 @@ describe('aegis phish: bad input', () => {
     assert.match(s.stderr, /--split must be a fraction in \(0, 1\), got 'abc'/);
   });
 
-  it('eval says which test class is missing, and names --test-data for a url/sms model', async () => {
+  it('eval says which test class is missing, and that an empty --test-data is no test data', async () => {
     const empty = join(dir, 'empty');
     mkdirSync(empty);
     const run = await runCli(['phish', 'eval', '--model', mailModel, '--test-ham', ham, '--test-phish', empty]);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /the test set: no phishing messages read from .*empty/);
-    const url = await runCli(['phish', 'eval', '--model', urlModel, '--test-ham', ham, '--test-phish', phish]);
+    const url = await runCli(['phish', 'eval', '--model', urlModel, '--test-data', '']);
     assert.equal(url.code, 2, url.stderr);
-    assert.match(url.stderr, /the test set in url mode needs --test-data <file>/);
+    assert.match(url.stderr, /eval with --model needs test data \(--test-ham\/--test-phish or --test-data\)/);
   });
 
   it('an --out or --report path that cannot be a folder exits 2 naming it', async () => {
@@ -133,6 +133,37 @@ describe('aegis phish: bad input', () => {
     ]);
     assert.equal(e.code, 2, e.stderr);
     assert.match(e.stderr, /--report .*0\.eml: cannot write there \(it is a file, not a folder\)/);
+  });
+
+  it('eval names the test flags: --test-ham/--test-phish for mail, --test-data only for url/sms', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--test-ham', ham], /the test set needs both legitimate \(--test-ham\) and phishing \(--test-phish\)/],
+      [['--test-data', join(dir, 'urls.csv')], /--test-data is for --mode url\|sms; mail is tested on --test-ham/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCli(['phish', 'eval', '--model', mailModel, ...args]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+    }
+    const url = await runCli(['phish', 'eval', '--model', urlModel, '--test-ham', ham, '--test-data', 'x.csv']);
+    assert.equal(url.code, 2, url.stderr);
+    assert.match(url.stderr, /--test-ham\/--test-phish are for mail mode; --mode url is tested on --test-data/);
+  });
+
+  it('url/sms scan: an empty literal item is a counted skip, not scored', async () => {
+    const run = await runCli([
+      'phish',
+      'scan',
+      '--model',
+      urlModel,
+      'http://verify1.secure-login.xyz/a',
+      '',
+      ' ',
+      '--json',
+    ]);
+    assert.ok(run.code === 0 || run.code === 1, run.stderr);
+    assert.equal(JSON.parse(run.stdout).length, 1);
+    assert.match(run.stderr, /skipped 2 empty item\(s\)/);
   });
 
   it('url/sms scan: a folder or a binary file is refused, a .gz file is read decompressed', async () => {
