@@ -14,7 +14,7 @@
  *   monitoring:  drift windows and thresholds
  *   audit:       on/off, mode (journal | commit)
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -267,6 +267,8 @@ export function parseGatewayConfig(value: unknown, source = 'config'): GatewayCo
 export function loadGatewayConfig(path: string): GatewayConfig {
   let text: string;
   try {
+    // A FIFO or a device would block the read forever.
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
     text = readFileSync(path, 'utf8');
   } catch (error) {
     throw new AegisInputError(`cannot read the gateway config '${path}': ${(error as Error).message}`);

@@ -7,7 +7,7 @@
  *
  * File paths stay inside this module: nothing here is ever put in a response.
  */
-import { statSync } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
 import { loadDataSpec } from '../cli/data-spec.js';
 import { AegisInputError } from '../core/errors.js';
 import { initRuntime, tf } from '../core/runtime.js';
@@ -93,13 +93,16 @@ function predictorOf(model: Model): (rows: Float32Array, n: number) => Promise<F
 }
 
 async function openModel(name: string, path: string): Promise<{ model: Model; directory: boolean }> {
-  let directory: boolean;
+  let stats: Stats;
   try {
-    directory = statSync(path).isDirectory();
+    stats = statSync(path);
   } catch {
     throw new AegisInputError(`models.${name}.path: '${path}' does not exist`);
   }
+  const directory = stats.isDirectory();
   if (directory) return { model: await loadTfjsModel(path), directory };
+  // A FIFO or a device would block the read forever.
+  if (!stats.isFile()) throw new AegisInputError(`models.${name}.path: '${path}' is not a regular file`);
   if (!path.toLowerCase().endsWith('.onnx')) {
     throw new AegisInputError(`models.${name}.path: '${path}' is neither an .onnx file nor a saved model directory`);
   }

@@ -5,6 +5,7 @@
  * never a stack trace.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,4 +146,27 @@ test('audit show: a --limit past 2^53 lists everything instead of failing in SQL
   const run = await runCli(['audit', 'show', '--data-dir', dataDir, '--limit', '99999999999999999999']);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, 'no audit entries\n');
+});
+
+test('serve: a model path or config that is a FIFO exits 2 at once instead of blocking on the read', async () => {
+  const modelFifo = join(dir, 'fifo.onnx');
+  const configFifo = join(dir, 'fifo.yaml');
+  execFileSync('mkfifo', [modelFifo, configFifo]);
+  // Before the fix the read blocked the whole process: a late writer unblocks it so that the test fails instead of hanging.
+  const writer = spawn('sh', ['-c', `sleep 5; printf x > '${modelFifo}' & printf x > '${configFifo}'`], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  try {
+    assertOneMessage(
+      await runCli(['serve', '--model', `cnn=${modelFifo}`, '--port', '0', '--data-dir', join(dir, 'fifo-data')]),
+      /models\.cnn\.path: '.*fifo\.onnx' is not a regular file/,
+    );
+    assertOneMessage(
+      await runCli(['serve', '--config', configFifo, '--port', '0']),
+      /cannot read the gateway config '.*fifo\.yaml': not a regular file/,
+    );
+  } finally {
+    if (writer.pid !== undefined) process.kill(-writer.pid, 'SIGKILL');
+  }
 });
