@@ -74,16 +74,35 @@ test('keys create: an empty --data-dir exits 2 saying so', async () => {
   );
 });
 
-test('audit verify/show: an audit.journal that is a directory exits 2 naming it', async () => {
-  const dataDir = join(dir, 'journal-dir');
-  mkdirSync(dataDir);
-  createKeys(dataDir, []);
-  mkdirSync(join(dataDir, JOURNAL_FILE));
-  for (const command of ['verify', 'show']) {
-    assertOneMessage(
-      await runCli(['audit', command, '--data-dir', dataDir]),
-      /cannot read the audit journal '.*audit\.journal': EISDIR/,
-    );
+test('audit verify/show and serve: an audit.journal that is a directory or a FIFO exits 2 naming it', async () => {
+  const dirJournal = join(dir, 'journal-dir');
+  mkdirSync(dirJournal);
+  createKeys(dirJournal, []);
+  mkdirSync(join(dirJournal, JOURNAL_FILE));
+  const fifoJournal = join(dir, 'journal-fifo');
+  mkdirSync(fifoJournal);
+  createKeys(fifoJournal, []);
+  execFileSync('mkfifo', [join(fifoJournal, JOURNAL_FILE)]);
+  // Before the fix a FIFO blocked the read: a late writer unblocks it so that the test fails instead of hanging.
+  const writer = spawn('sh', ['-c', `sleep 5; while true; do printf x > '${join(fifoJournal, JOURNAL_FILE)}'; done`], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  try {
+    for (const dataDir of [dirJournal, fifoJournal]) {
+      for (const command of ['verify', 'show']) {
+        assertOneMessage(
+          await runCli(['audit', command, '--data-dir', dataDir]),
+          /cannot read the audit journal '.*audit\.journal': not a regular file/,
+        );
+      }
+      assertOneMessage(
+        await runCli(['serve', '--model', `cnn=${CNN_PATH}`, '--port', '0', '--data-dir', dataDir]),
+        /cannot read the audit journal '.*audit\.journal': not a regular file/,
+      );
+    }
+  } finally {
+    if (writer.pid !== undefined) process.kill(-writer.pid, 'SIGKILL');
   }
 });
 

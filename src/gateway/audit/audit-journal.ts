@@ -10,7 +10,7 @@
  * written whole or, if the write fails, cut back off; a crash mid-write can leave one incomplete
  * last line (that request was never answered), which readers count and skip.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { AegisInputError } from '../../core/errors.js';
 import type { AuditEntry } from '../types.js';
 
@@ -91,6 +91,10 @@ export class AuditJournal {
 /** What the journal at `path` holds (empty when there is no file). */
 export function readJournal(path: string): JournalContents {
   if (!existsSync(path)) return { records: [], torn: false, badLines: [] };
+  // A directory cannot be read, and a FIFO would block the read forever.
+  if (!statSync(path).isFile()) {
+    throw new AegisInputError(`cannot read the audit journal '${path}': not a regular file`);
+  }
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
