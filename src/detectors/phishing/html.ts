@@ -47,7 +47,9 @@ export function decodeEntities(text: string): string {
   });
 }
 
-const BREAK = /<(?:br|\/p|\/div|\/tr|\/li|\/h[1-6]|\/table|p|div|tr|li|h[1-6])\b[^>]{0,2000}>/gi;
+/** Names of the tags that break a line (matched right after '<'). */
+const BREAK_NAME = /(?:br|\/p|\/div|\/tr|\/li|\/h[1-6]|\/table|p|div|tr|li|h[1-6])\b/iy;
+const ANCHOR_NAME = /a\b/iy;
 const BLOCK_OPEN = /<(script|style|head|title)\b|<!--/gi;
 
 /**
@@ -79,15 +81,54 @@ function collapse(text: string): string {
     .trim();
 }
 
-/** The visible text of an HTML document or fragment. */
+interface Tag {
+  /** Index of '<'. */
+  start: number;
+  /** Index just after the tag name (of '<' + 1 without one). */
+  inner: number;
+  /** Index just after '>'. */
+  end: number;
+}
+
+/**
+ * The tags `/<NAME[^>]{0,max}>/g` matches, left to right as that regex would, in linear time: the
+ * position of the next '>' is remembered instead of rescanned from every '<' (the regex costs
+ * n·max on markup such as megabytes of '<' or '<p': a minute for one 4 MB message).
+ */
+function* tags(html: string, max: number, name?: RegExp): Generator<Tag> {
+  let gt = -1;
+  for (let i = html.indexOf('<'); i >= 0; ) {
+    if (gt <= i) gt = html.indexOf('>', i + 1);
+    if (gt < 0) return;
+    let inner = i + 1;
+    if (name) {
+      name.lastIndex = i + 1;
+      const m = name.exec(html);
+      inner = m ? i + 1 + m[0].length : -1;
+    }
+    if (inner >= 0 && gt - inner <= max) {
+      yield { start: i, inner, end: gt + 1 };
+      i = html.indexOf('<', gt + 1);
+    } else i = html.indexOf('<', i + 1);
+  }
+}
+
+function replaceTags(html: string, max: number, by: string, name?: RegExp): string {
+  let out = '';
+  let at = 0;
+  for (const t of tags(html, max, name)) {
+    out += html.slice(at, t.start) + by;
+    at = t.end;
+  }
+  return out + html.slice(at);
+}
+
+/** The visible text of an HTML document or fragment. Linear time. */
 export function htmlToText(html: string): string {
-  const text = stripBlocks(html)
-    .replace(BREAK, '\n')
-    .replace(/<[^>]{0,4000}>/g, ' ');
+  const text = replaceTags(replaceTags(stripBlocks(html), 2000, '\n', BREAK_NAME), 4000, ' ');
   return collapse(decodeEntities(text));
 }
 
-const ANCHOR_OPEN = /<a\b([^>]{0,4000})>/gi;
 const HREF = /\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i;
 /** Anchor text beyond this many characters of markup is not read (an unclosed <a> runs on). */
 const MAX_ANCHOR = 5000;
@@ -97,11 +138,10 @@ export function extractHtmlLinks(html: string): HtmlLink[] {
   const out: HtmlLink[] = [];
   const lower = html.toLowerCase();
   let closeAt = -2; // next '</a' at or after the current anchor; -1 when there is none left
-  ANCHOR_OPEN.lastIndex = 0;
-  for (let m = ANCHOR_OPEN.exec(html); m; m = ANCHOR_OPEN.exec(html)) {
-    const start = m.index + m[0].length;
+  for (const tag of tags(html, 4000, ANCHOR_NAME)) {
+    const start = tag.end;
     if (closeAt !== -1 && closeAt < start) closeAt = lower.indexOf('</a', start);
-    const href = HREF.exec(m[1] as string);
+    const href = HREF.exec(html.slice(tag.inner, tag.end - 1));
     if (!href) continue;
     const end = Math.min(closeAt < 0 ? html.length : closeAt, start + MAX_ANCHOR);
     const value = decodeEntities(href[1] ?? href[2] ?? href[3] ?? '').trim();
