@@ -3,6 +3,7 @@
  * plus what drift checks often get and datasets are not — unlabelled arrays: a .npy file, or an .npz holding only
  * inputs (`x`, or its single array). Images come out NHWC in [0, 1] as elsewhere.
  */
+import { existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { AegisInputError } from '../core/errors.js';
 import { csvRecords, readCsv } from '../data/csv.js';
@@ -106,7 +107,15 @@ export async function loadMonitorInputs(
   text: string,
   opts: { schema?: TabularSchema; labelColumn?: string } = {},
 ): Promise<MonitorInputs> {
-  const path = parseDataSpec(flag, text).path.toLowerCase();
+  const given = parseDataSpec(flag, text).path;
+  // A FIFO or a device would block the read forever (files, folders and keywords like 'bundled' pass).
+  if (existsSync(given)) {
+    const stats = statSync(given);
+    if (!stats.isFile() && !stats.isDirectory()) {
+      throw new AegisInputError(`${flag}: '${given}' is not a regular file or a folder`);
+    }
+  }
+  const path = given.toLowerCase();
   if (path.endsWith('.npy')) return rawArray(flag, text);
   if (opts.schema && (path.endsWith('.csv') || path.endsWith('.tsv'))) return csvFeatures(flag, text, opts.schema);
   try {

@@ -1,9 +1,10 @@
 /**
  * `aegis monitor` on CSV files: the current file is encoded with the reference's schema, features
  * only — drift compares inputs, so unlabelled production data and labels the reference never had
- * are fine, while a missing feature column, NaN, an empty file or a range outside it exit 2.
+ * are fine, while a missing feature column, NaN, an empty file, a range outside it or a FIFO exit 2.
  */
 import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,5 +85,27 @@ test('a missing feature column, NaN, a file without rows or a range outside it e
     assert.equal(run.code, 2, `${current}: ${run.stdout}`);
     assert.match(run.stderr, pattern);
     assert.ok(!/\n\s+at /.test(run.stderr), 'no stack trace');
+  }
+});
+
+test('a FIFO as --reference or --current exits 2 at once instead of blocking on the read', async () => {
+  const fifo = file('fifo.csv');
+  execFileSync('mkfifo', [fifo]);
+  // Before the fix the read blocked the whole process: a late writer unblocks it so that the test fails instead of hanging.
+  const writer = spawn('sh', ['-c', `sleep 5; while true; do printf 'a,label\\n1,x\\n' > '${fifo}'; done`], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  try {
+    for (const args of [
+      ['--reference', fifo, '--current', file('ref.csv')],
+      ['--reference', file('ref.csv'), '--current', fifo],
+    ]) {
+      const run = await runCli(['monitor', ...args]);
+      assert.equal(run.code, 2, run.stdout);
+      assert.match(run.stderr, /--(reference|current): '.*fifo\.csv' is not a regular file or a folder/);
+    }
+  } finally {
+    if (writer.pid !== undefined) process.kill(-writer.pid, 'SIGKILL');
   }
 });
