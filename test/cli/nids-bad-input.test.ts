@@ -256,6 +256,18 @@ describe('aegis nids: bad input', () => {
     assert.match(run.stderr, /benign\.csv: only BENIGN flows; the multi-class classifier needs attack flows too/);
   });
 
+  it('UTF-16 text with a byte-order mark (a spreadsheet export) is read', () => {
+    const text = `${testLines.slice(0, 5).join('\r\n')}\r\n`;
+    for (const [name, bytes] of [
+      ['le.txt', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')])],
+      ['be.txt', Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()])],
+    ] as const) {
+      const file = join(dir, name);
+      writeFileSync(file, bytes);
+      assert.equal(readFlowText(file), text, name);
+    }
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));

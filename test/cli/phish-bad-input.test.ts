@@ -150,6 +150,25 @@ describe('aegis phish: bad input', () => {
     assert.match(url.stderr, /--test-ham\/--test-phish are for mail mode; --mode url is tested on --test-data/);
   });
 
+  it('a UTF-16 URL file with a byte-order mark is read (was a column error printing NUL bytes)', async () => {
+    const text = `url,status\r\n${Array.from({ length: 20 }, (_, i) => `https://www.s${i}.example.com/,legitimate\r\nhttp://v${i}.secure-login.xyz/a,phishing`).join('\r\n')}\r\n`;
+    const file = join(dir, 'urls-utf16.csv');
+    writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+    const run = await runCli([
+      'phish',
+      'train',
+      '--mode',
+      'url',
+      '--data',
+      file,
+      '--out',
+      join(dir, 'm-utf16'),
+      ...fast,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /trained phishing-url on 40 examples/);
+  });
+
   it('url/sms scan: an empty literal item is a counted skip, not scored', async () => {
     const run = await runCli([
       'phish',

@@ -106,6 +106,13 @@ export function readFlowText(path: string, maxBytes = MAX_FLOW_TEXT_BYTES): stri
     }
   }
   if (bytes.length > maxBytes) throw tooLarge();
+  return decodeText(bytes);
+}
+
+/** UTF-8, or UTF-16 when a byte-order mark says so (spreadsheets' "Unicode text" export). */
+function decodeText(bytes: Uint8Array): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
   return new TextDecoder('utf-8').decode(bytes);
 }
 

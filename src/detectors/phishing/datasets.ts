@@ -53,6 +53,9 @@ export function readTextFile(path: string): string {
       throw new AegisInputError(`${path}: not a readable gzip file (${(error as Error).message})`, { cause: error });
     }
   }
+  // UTF-16 with a byte-order mark (spreadsheets' "Unicode text" export) is decoded as such.
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
   return bytes.toString('utf8');
 }
 
