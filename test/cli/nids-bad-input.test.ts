@@ -268,6 +268,22 @@ describe('aegis nids: bad input', () => {
     }
   });
 
+  it('a semicolon- or tab-separated file is refused saying flow files are comma-separated', async () => {
+    const semi = join(dir, 'semi.txt');
+    writeFileSync(semi, `${testLines.map((l) => l.replace(/,/g, ';')).join('\n')}\n`);
+    const train = await runCli(['nids', 'train', '--train', semi, '--out', join(dir, 'm-semi')]);
+    assert.equal(train.code, 2, train.stderr);
+    assert.match(train.stderr, /cannot tell the layout.*the first line has semicolons but no commas/);
+    const tabs = join(dir, 'tabs.txt');
+    writeFileSync(tabs, `${testLines.map((l) => l.replace(/,/g, '\t')).join('\n')}\n`);
+    const detect = await runCli(['nids', 'detect', '--model', model, tabs]);
+    assert.equal(detect.code, 2, detect.stderr);
+    assert.match(
+      detect.stderr,
+      /no usable NSL-KDD rows .*; the first line has tabs but no commas: flow files are comma-separated/,
+    );
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));

@@ -141,7 +141,7 @@ export function parseFlows(text: string, options: ReadFlowsOptions = {}): { tabl
   const layout = options.layout !== undefined ? layoutByName(options.layout) : detectLayout(lines[first] as string);
   if (!layout) {
     throw new AegisInputError(
-      `${source}: cannot tell the layout from the first line (expected NSL-KDD rows, or a UNSW-NB15 / CIC-IDS2017 header); pass the layout explicitly`,
+      `${source}: cannot tell the layout from the first line (expected NSL-KDD rows, or a UNSW-NB15 / CIC-IDS2017 header); pass the layout explicitly${separatorHint(lines[first] as string)}`,
     );
   }
   let header: string[];
@@ -153,7 +153,20 @@ export function parseFlows(text: string, options: ReadFlowsOptions = {}): { tabl
     header = [...(layout.columns ?? [])];
     start = first;
   }
-  return parseRows(lines, start, header, layout, source, options);
+  try {
+    return parseRows(lines, start, header, layout, source, options);
+  } catch (error) {
+    const hint = separatorHint(lines[first] as string);
+    if (hint && error instanceof AegisInputError) throw new AegisInputError(`${error.message}${hint}`);
+    throw error;
+  }
+}
+
+/** '' unless the first line looks separated by something else than commas (European spreadsheets, TSV). */
+function separatorHint(firstLine: string): string {
+  if (firstLine.includes(',')) return '';
+  const other = firstLine.includes('\t') ? 'tabs' : firstLine.includes(';') ? 'semicolons' : '';
+  return other && `; the first line has ${other} but no commas: flow files are comma-separated`;
 }
 
 /** Column roles for a header: numeric features, categorical features, label columns. */
