@@ -70,6 +70,26 @@ describe('aegis phish: bad input', () => {
     assert.match(direct.stderr, /zz-broken\.tar\.gz: not a readable gzip file/);
   });
 
+  it('an unreadable .gz entry inside a tar archive is a counted skip; the other entries are read', () => {
+    const good = corpus.phish[0] as string;
+    const tar = buildTar([
+      { name: 'a.eml', data: good },
+      { name: 'b.eml.gz', data: gzip(good).subarray(0, 30) },
+      { name: 'c.eml.gz', data: Uint8Array.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]) },
+      { name: 'd.eml', data: corpus.phish[1] as string },
+    ]);
+    const batch = readMailBytes('mixed.tar', tar);
+    assert.deepEqual(
+      batch.messages.map((m) => m.id),
+      ['mixed.tar:a.eml', 'mixed.tar:d.eml'],
+    );
+    assert.deepEqual(
+      batch.skipped.map((s) => s.id),
+      ['mixed.tar:b.eml.gz', 'mixed.tar:c.eml.gz'],
+    );
+    assert.match(batch.skipped[0]?.reason ?? '', /^not a readable gzip file/);
+  });
+
   it('empty numeric flags are refused instead of read as 0 or the default', async () => {
     const t = await runCli([
       'phish',

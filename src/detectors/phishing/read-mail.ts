@@ -182,7 +182,17 @@ function addBytes(sink: Sink, id: string, raw: Uint8Array): void {
     if (full(sink)) return;
     if (basename(entry.name).startsWith('.')) continue;
     const entryId = `${id}:${entry.name}`;
-    const data = isGzip(entry.data) ? gunzip(sink, entry.data, entryId) : entry.data;
+    let data = entry.data;
+    if (isGzip(data)) {
+      // One unreadable .gz entry is a counted skip; the rest of the archive is read.
+      try {
+        data = gunzip(sink, data, entryId);
+      } catch (error) {
+        if (!isInputError(error)) throw error;
+        sink.batch.skipped.push({ id: entryId, reason: error.message.slice(entryId.length + 2) });
+        continue;
+      }
+    }
     addMailBytes(sink, entryId, data, entry.truncated);
   }
 }
