@@ -3,6 +3,7 @@
  * rest and counts what it skipped — never a stack trace, a NaN score or a model that cannot load.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -282,6 +283,14 @@ describe('aegis nids: bad input', () => {
       detect.stderr,
       /no usable NSL-KDD rows .*; the first line has tabs but no commas: flow files are comma-separated/,
     );
+  });
+
+  it('a FIFO given as a flow file exits 2 at once (the read blocked forever)', async () => {
+    const fifo = join(dir, 'flows.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const run = await runCli(['nids', 'detect', '--model', model, fifo]);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /flows\.fifo: not a regular file \(a FIFO, socket or device\)/);
   });
 
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {

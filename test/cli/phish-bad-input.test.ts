@@ -3,6 +3,7 @@
  * input, or reads the rest and counts or warns about what it could not — never a stack trace.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +188,21 @@ describe('aegis phish: bad input', () => {
     ]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /trained phishing-url on 40 examples/);
+  });
+
+  it('a FIFO given as --data, a scan list or --model exits 2 at once (the read blocked forever)', async () => {
+    const fifo = join(dir, 'input.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const cases = [
+      ['phish', 'train', '--mode', 'url', '--data', fifo, '--out', join(dir, 'm-fifo')],
+      ['phish', 'scan', '--model', urlModel, fifo],
+      ['phish', 'scan', '--model', fifo, join(ham, '0.eml')],
+    ];
+    for (const args of cases) {
+      const run = await runCli(args);
+      assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
+      assert.match(run.stderr, /input\.fifo: not a regular file/);
+    }
   });
 
   it('url/sms scan: an empty literal item is a counted skip, not scored', async () => {

@@ -7,9 +7,9 @@
  * on training data decides what they become. Only an unreadable file, an unknown layout or a file
  * with no usable row is an error (AegisInputError).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { AegisInputError } from '../../core/errors.js';
+import { AegisInputError, isInputError } from '../../core/errors.js';
 import { parseCsvRecords } from '../../data/csv.js';
 import { detectLayout, type FlowLayout, layoutByName, normaliseHeader } from './layouts.js';
 
@@ -89,8 +89,14 @@ export function readFlowText(path: string, maxBytes = MAX_FLOW_TEXT_BYTES): stri
     new AegisInputError(`${path}: more than ${maxBytes} bytes of text, too large to read at once; split the file`);
   let bytes: Buffer;
   try {
+    // A FIFO or device would block the read forever (or stream without end).
+    const stat = statSync(path);
+    if (!stat.isFile() && !stat.isDirectory()) {
+      throw new AegisInputError(`${path}: not a regular file (a FIFO, socket or device); flow files are read whole`);
+    }
     bytes = readFileSync(path);
   } catch (error) {
+    if (isInputError(error)) throw error;
     const reason = (error as NodeJS.ErrnoException).code ?? String(error);
     if (reason === 'ERR_FS_FILE_TOO_LARGE') throw tooLarge();
     throw new AegisInputError(`${path}: cannot read flow file (${reason})`, { cause: error });

@@ -10,9 +10,9 @@
  *   text data src/data/text-dataset.ts reads; 'spam' (and phishing/smishing/1) is the positive
  *   class. Exact duplicates are dropped before any split.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { AegisInputError } from '../../core/errors.js';
+import { AegisInputError, isInputError } from '../../core/errors.js';
 import { parseCsvRecords } from '../../data/csv.js';
 import { dedupeTexts, loadTextDataset } from '../../data/text-dataset.js';
 
@@ -40,8 +40,14 @@ export function binaryLabel(raw: string): 0 | 1 | undefined {
 export function readTextFile(path: string): string {
   let bytes: Buffer;
   try {
+    // A FIFO or device would block the read forever (or stream without end).
+    const stat = statSync(path);
+    if (!stat.isFile() && !stat.isDirectory()) {
+      throw new AegisInputError(`${path}: not a regular file (a FIFO, socket or device)`);
+    }
     bytes = readFileSync(path);
   } catch (error) {
+    if (isInputError(error)) throw error;
     throw new AegisInputError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? error})`, {
       cause: error,
     });

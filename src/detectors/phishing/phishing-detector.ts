@@ -21,11 +21,11 @@
  *
  * Batch-trained: `learn(event)` does nothing (retrain with fit).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AegisInputError } from '../../core/errors.js';
+import { AegisInputError, isInputError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import type { Reason, TrainableDetector, Verdict } from '../detector.js';
 import { rocAuc } from '../metrics.js';
@@ -410,8 +410,14 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
     const path = existsSync(join(dir, PHISH_MODEL_FILE)) ? join(dir, PHISH_MODEL_FILE) : dir;
     let json: unknown;
     try {
+      // A FIFO or device would block the read forever.
+      const stat = statSync(path);
+      if (!stat.isFile() && !stat.isDirectory()) {
+        throw new AegisInputError(`${path}: not a regular file (a FIFO, socket or device); not a phishing model`);
+      }
       json = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
+      if (isInputError(error)) throw error;
       throw new AegisInputError(`${path}: cannot read a phishing model (${(error as Error).message})`, {
         cause: error,
       });
