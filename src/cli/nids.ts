@@ -14,6 +14,7 @@ import type { Verdict } from '../detectors/detector.js';
 import { formatClassTable } from '../detectors/metrics.js';
 import { evaluateNids, type NidsEvaluation } from '../detectors/network/evaluate.js';
 import { constrainedEvasion } from '../detectors/network/evasion/constrained-evasion.js';
+import { detectLayout } from '../detectors/network/layouts.js';
 import {
   NIDS_DEFAULTS,
   NidsDetector,
@@ -21,7 +22,7 @@ import {
   NOVELTY_KINDS,
   type NoveltyKind,
 } from '../detectors/network/nids-detector.js';
-import { type FlowTable, readFlows, takeRows } from '../detectors/network/read-flows.js';
+import { type FlowTable, parseFlows, readFlowText, takeRows } from '../detectors/network/read-flows.js';
 import { buildNidsReport } from '../detectors/network/report.js';
 import { writeReport } from '../report/build-report.js';
 import { cliOutput } from './io.js';
@@ -42,9 +43,33 @@ interface TrainFlags {
   json?: boolean;
 }
 
-/** Reads a flow file, printing the reader's warnings (skipped rows, NaN/Infinity, unknown labels) to stderr. */
-function load(path: string, layout: string | undefined, ignoreLabels = false): FlowTable {
-  const { table, report } = readFlows(path, { ...(layout !== undefined ? { layout } : {}), ignoreLabels });
+/**
+ * Reads a flow file, printing the reader's warnings (skipped rows, NaN/Infinity, unknown labels) to
+ * stderr. For a saved model (`modelLayout`, no --layout) the file is read in the model's layout, and
+ * one whose first line is plainly another layout's is refused naming both (its rows would all be
+ * skipped as malformed).
+ */
+function load(
+  path: string,
+  layout: string | undefined,
+  options: { ignoreLabels?: boolean; modelLayout?: string } = {},
+): FlowTable {
+  const text = readFlowText(path);
+  if (layout === undefined && options.modelLayout !== undefined) {
+    const first = /[^\r\n]*\S[^\r\n]*/.exec(text)?.[0];
+    const seen = first === undefined ? undefined : detectLayout(first);
+    if (seen && seen.name !== options.modelLayout) {
+      throw new AegisInputError(
+        `${path}: ${seen.title} flows, but the model was trained on the ${options.modelLayout} layout`,
+      );
+    }
+  }
+  const chosen = layout ?? options.modelLayout;
+  const { table, report } = parseFlows(text, {
+    source: path,
+    ...(chosen !== undefined ? { layout: chosen } : {}),
+    ignoreLabels: options.ignoreLabels ?? false,
+  });
   for (const w of report.warnings) cliOutput().err(`aegis: ${w}\n`);
   return table;
 }
@@ -270,7 +295,7 @@ export function registerNidsCommand(program: Command): void {
         detector = await NidsDetector.train(table, options);
       }
       try {
-        const test = load(f.test, f.layout ?? detector.meta.layout);
+        const test = load(f.test, f.layout, { modelLayout: detector.meta.layout });
         if (!test.labelled) throw new AegisInputError(`${f.test}: evaluation needs labelled flows`);
         const attackFlows = test.classes.filter((c) => c !== test.layout.normalClass).length;
         if (attackFlows === 0 || attackFlows === test.size) {
@@ -359,7 +384,7 @@ export function registerNidsCommand(program: Command): void {
       await initRuntime();
       const detector = await NidsDetector.load(f.model);
       try {
-        const table = load(file, f.layout ?? detector.meta.layout, true);
+        const table = load(file, f.layout, { ignoreLabels: true, modelLayout: detector.meta.layout });
         const scores = detector.scoreTable(table);
         const rows = Array.from({ length: table.size }, (_, i) => i).filter((i) => !f.alertsOnly || scores.attack[i]);
         const verdicts: (Verdict & { line: number; attack: boolean })[] = [];

@@ -293,6 +293,19 @@ describe('aegis nids: bad input', () => {
     assert.match(run.stderr, /flows\.fifo: not a regular file \(a FIFO, socket or device\)/);
   });
 
+  it('a file of another layout than the model, without --layout, is refused naming both layouts', async () => {
+    const cic = join(dir, 'cic-for-nsl.csv');
+    writeFileSync(cic, cicCsv(30, 9).text);
+    for (const args of [
+      ['nids', 'detect', '--model', model, cic],
+      ['nids', 'eval', '--model', model, '--test', cic],
+    ]) {
+      const run = await runCli(args);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /cic-for-nsl\.csv: CIC-IDS2017 flows, but the model was trained on the nsl-kdd layout/);
+    }
+  });
+
   it('text beyond what one string can hold ends with a clear message, not a RangeError', () => {
     const gz = join(dir, 'big.gz');
     writeFileSync(gz, gzipSync(Buffer.alloc(5000, 'a')));
