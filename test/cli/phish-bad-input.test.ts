@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { readMailBytes } from '../../src/detectors/phishing/read-mail.js';
+import { readMailBytes, readMailPaths } from '../../src/detectors/phishing/read-mail.js';
 import { buildTar, gzip, syntheticCorpus } from '../helpers/phish-synthetic.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -89,6 +89,24 @@ describe('aegis phish: bad input', () => {
       ['mixed.tar:b.eml.gz', 'mixed.tar:c.eml.gz'],
     );
     assert.match(batch.skipped[0]?.reason ?? '', /^not a readable gzip file/);
+  });
+
+  it('inside a folder, a broken symbolic link is a counted skip and a link back to a folder is not followed', () => {
+    const folder = join(dir, 'linked');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'a.eml'), corpus.ham[0] as string);
+    symlinkSync(folder, join(folder, 'loop'));
+    symlinkSync(join(dir, 'nowhere.eml'), join(folder, 'broken.eml'));
+    const batch = readMailPaths([folder]);
+    assert.deepEqual(
+      batch.messages.map((m) => m.id),
+      [join(folder, 'a.eml')],
+    );
+    assert.deepEqual(
+      batch.skipped.map((s) => s.id),
+      [join(folder, 'broken.eml'), join(folder, 'loop')],
+    );
+    assert.match(batch.skipped[1]?.reason ?? '', /a link to a folder already read/);
   });
 
   it('empty numeric flags are refused instead of read as 0 or the default', async () => {

@@ -78,6 +78,8 @@ function mboxStarts(bytes: Uint8Array): number[] {
 interface Sink {
   batch: MailBatch;
   options: Required<Omit<ReadMailOptions, 'limit'>> & { limit: number };
+  /** Folders read (device:inode), so a symbolic link back to one does not loop. */
+  folders: Set<string>;
 }
 
 function full(sink: Sink): boolean {
@@ -211,6 +213,23 @@ function addFile(sink: Sink, path: string): void {
 
 function addPath(sink: Sink, path: string, top: boolean): void {
   if (full(sink)) return;
+  if (top) {
+    readPath(sink, path, true);
+    return;
+  }
+  // Met inside a folder, what cannot be read (a broken link, a link loop, a corrupt archive, a
+  // bomb) is one counted skip among many.
+  try {
+    readPath(sink, path, false);
+  } catch (error) {
+    if (!isInputError(error)) throw error;
+    const prefix = `${path}: `;
+    const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+    sink.batch.skipped.push({ id: path, reason });
+  }
+}
+
+function readPath(sink: Sink, path: string, top: boolean): void {
   let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(path);
@@ -221,29 +240,27 @@ function addPath(sink: Sink, path: string, top: boolean): void {
     );
   }
   if (stat.isDirectory()) {
-    const names = readdirSync(path)
-      .filter((n) => !n.startsWith('.'))
-      .sort();
-    for (const name of names) addPath(sink, join(path, name), false);
+    const key = `${stat.dev}:${stat.ino}`;
+    if (!top && sink.folders.has(key)) {
+      throw new AegisInputError(`${path}: a link to a folder already read; not read again`);
+    }
+    sink.folders.add(key);
+    let names: string[];
+    try {
+      names = readdirSync(path);
+    } catch (error) {
+      throw new AegisInputError(`${path}: cannot list the folder (${(error as NodeJS.ErrnoException).code ?? error})`, {
+        cause: error,
+      });
+    }
+    for (const name of names.filter((n) => !n.startsWith('.')).sort()) addPath(sink, join(path, name), false);
     return;
   }
   if (!stat.isFile()) {
     if (top) throw new AegisInputError(`${path}: not a regular file or folder`);
     return;
   }
-  if (top) {
-    addFile(sink, path);
-    return;
-  }
-  // Met inside a folder, an unreadable file (corrupt archive, bomb) is one counted skip among many.
-  try {
-    addFile(sink, path);
-  } catch (error) {
-    if (!isInputError(error)) throw error;
-    const prefix = `${path}: `;
-    const reason = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
-    sink.batch.skipped.push({ id: path, reason });
-  }
+  addFile(sink, path);
 }
 
 /** Reads every message under `paths` (files, folders recursively, mbox, .gz, .tar(.gz)). */
@@ -257,7 +274,11 @@ export function readMailPaths(paths: readonly string[], options: ReadMailOptions
 function newSink(options: ReadMailOptions): Sink {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   if (!(limit > 0)) throw new AegisInputError(`limit must be a positive integer, got ${options.limit}`);
-  return { batch: { messages: [], skipped: [], warnings: [] }, options: { ...READ_MAIL_DEFAULTS, ...options, limit } };
+  return {
+    batch: { messages: [], skipped: [], warnings: [] },
+    options: { ...READ_MAIL_DEFAULTS, ...options, limit },
+    folders: new Set(),
+  };
 }
 
 /** Messages from bytes already in memory (an upload, a test): same rules as a file. */
