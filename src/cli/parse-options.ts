@@ -30,7 +30,8 @@ export function parsePositiveInt(flag: string, text: string): number {
 }
 
 export function parseNonNegativeInt(flag: string, text: string): number {
-  const value = Number(text);
+  // Number('') is 0: an empty value (e.g. an unset $SEED) must not silently become seed 0.
+  const value = text.trim() === '' ? Number.NaN : Number(text);
   if (!Number.isInteger(value) || value < 0) {
     throw new AegisInputError(`${flag} takes a whole number ≥ 0, got '${text}'`);
   }
