@@ -23,8 +23,12 @@ const corpus = syntheticCorpus(30, 30, 5);
 before(async () => {
   mkdirSync(ham);
   mkdirSync(phish);
-  corpus.ham.forEach((m, i) => writeFileSync(join(ham, `${i}.eml`), m));
-  corpus.phish.forEach((m, i) => writeFileSync(join(phish, `${i}.eml`), m));
+  corpus.ham.forEach((m, i) => {
+    writeFileSync(join(ham, `${i}.eml`), m);
+  });
+  corpus.phish.forEach((m, i) => {
+    writeFileSync(join(phish, `${i}.eml`), m);
+  });
   const m = await runCli(['phish', 'train', '--ham', ham, '--phish', phish, '--out', mailModel, ...fast]);
   assert.equal(m.code, 0, m.stderr);
   const urls = join(dir, 'urls.csv');
@@ -60,7 +64,9 @@ describe('aegis phish: bad input', () => {
   it('a corrupt archive met inside a folder is a counted skip; named on the command line it is refused', async () => {
     const folder = join(dir, 'ham-with-junk');
     mkdirSync(folder);
-    corpus.ham.forEach((m, i) => writeFileSync(join(folder, `${i}.eml`), m));
+    corpus.ham.forEach((m, i) => {
+      writeFileSync(join(folder, `${i}.eml`), m);
+    });
     const broken = join(folder, 'zz-broken.tar.gz');
     writeFileSync(broken, Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]));
     const run = await runCli(['phish', 'train', '--ham', folder, '--phish', phish, '--out', join(dir, 'm2'), ...fast]);
