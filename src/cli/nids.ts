@@ -27,7 +27,7 @@ import { buildNidsReport } from '../detectors/network/report.js';
 import { writeReport } from '../report/build-report.js';
 import { cliOutput } from './io.js';
 import { ensureOutputDir } from './output-dir.js';
-import { parseNonNegativeInt, parseNonNegativeList, parsePositiveInt } from './parse-options.js';
+import { parseFraction, parseNonNegativeInt, parseNonNegativeList, parsePositiveInt } from './parse-options.js';
 
 interface TrainFlags {
   train: string;
@@ -75,14 +75,6 @@ function load(
 }
 
 /** A fraction in [0, 1], or [0, 1) with `below1` (a false-positive rate of 1 leaves no threshold). */
-function parseFraction(flag: string, text: string, below1 = false): number {
-  const v = text.trim() === '' ? Number.NaN : Number(text);
-  if (!(v >= 0 && (below1 ? v < 1 : v <= 1))) {
-    throw new AegisInputError(`${flag} takes a fraction in [0, ${below1 ? '1)' : '1]'}, got '${text}'`);
-  }
-  return v;
-}
-
 function trainOptions(f: TrainFlags): NidsTrainOptions {
   if (f.mode !== 'multiclass' && f.mode !== 'binary') {
     throw new AegisInputError(`--mode takes multiclass or binary, got '${f.mode}'`);

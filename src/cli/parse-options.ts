@@ -38,6 +38,15 @@ export function parseNonNegativeInt(flag: string, text: string): number {
   return value;
 }
 
+/** A fraction in [0, 1] ([0, 1) with `below1`); an empty value is refused, not read as 0. */
+export function parseFraction(flag: string, text: string, below1 = false): number {
+  const v = text.trim() === '' ? Number.NaN : Number(text);
+  if (!(v >= 0 && (below1 ? v < 1 : v <= 1))) {
+    throw new AegisInputError(`${flag} takes a fraction in [0, ${below1 ? '1)' : '1]'}, got '${text}'`);
+  }
+  return v;
+}
+
 export function parsePositiveNumber(flag: string, text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0)

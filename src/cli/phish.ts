@@ -26,7 +26,13 @@ import { buildPhishReport } from '../detectors/phishing/report.js';
 import { writeReport } from '../report/build-report.js';
 import { cliOutput, requestExitCode } from './io.js';
 import { ensureOutputDir } from './output-dir.js';
-import { parseNonNegativeInt, parseNumberList, parsePositiveInt, parsePositiveNumber } from './parse-options.js';
+import {
+  parseFraction,
+  parseNonNegativeInt,
+  parseNumberList,
+  parsePositiveInt,
+  parsePositiveNumber,
+} from './parse-options.js';
 
 interface DataFlags {
   mode: string;
@@ -153,10 +159,7 @@ function newDetector(f: DataFlags): PhishingDetector {
 }
 
 function trainOptions(f: DataFlags) {
-  const targetFpr = f.targetFpr.trim() === '' ? Number.NaN : Number(f.targetFpr);
-  if (!(targetFpr >= 0 && targetFpr < 1)) {
-    throw new AegisInputError(`--target-fpr takes a fraction in [0, 1), got '${f.targetFpr}'`);
-  }
+  const targetFpr = parseFraction('--target-fpr', f.targetFpr, true);
   return {
     seed: parseNonNegativeInt('--seed', f.seed),
     targetFpr,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  parseFraction,
   parseNonNegativeInt,
   parseNumberList,
   parsePositiveInt,
@@ -15,6 +16,8 @@ describe('CLI flag parsers', () => {
     assert.equal(parsePositiveInt('--folds', '5'), 5);
     assert.equal(parsePositiveNumber('--eps', '0.25'), 0.25);
     assert.deepEqual(parseNumberList('--eps', '0.1, 0.2,'), [0.1, 0.2]);
+    assert.equal(parseFraction('--weight', '1'), 1);
+    assert.equal(parseFraction('--target-fpr', '0', true), 0);
   });
 
   it('refuse empty, blank, fractional, negative and non-numeric values, naming the flag', () => {
@@ -27,6 +30,8 @@ describe('CLI flag parsers', () => {
       [() => parsePositiveInt('--folds', '0'), /--folds/],
       [() => parsePositiveNumber('--eps', ''), /--eps takes a positive number, got ''/],
       [() => parsePositiveNumber('--eps', 'abc'), /--eps/],
+      [() => parseFraction('--target-fpr', '1', true), /--target-fpr takes a fraction in \[0, 1\), got '1'/],
+      [() => parseFraction('--weight', ''), /--weight takes a fraction in \[0, 1\], got ''/],
       [() => parseNumberList('--eps', ' , '), /--eps takes a comma-separated list of numbers/],
       [() => parseNumberList('--eps', '0.1,x'), /--eps/],
     ];
