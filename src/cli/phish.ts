@@ -18,9 +18,9 @@ import { type LabelledStrings, readSmsData, readTextFile, readUrlCsv } from '../
 import { evaluateDetector, type PhishEvaluation } from '../detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../detectors/phishing/evasion/text-attack.js';
 import { type PhishEvent, type PhishMode, parsePhishMode } from '../detectors/phishing/features.js';
-import { parseThresholdRule } from '../detectors/phishing/operating-threshold.js';
+import { parseThresholdRule, type ThresholdRule } from '../detectors/phishing/operating-threshold.js';
 import { parseMailBatch } from '../detectors/phishing/parse-mail.js';
-import { PhishingDetector } from '../detectors/phishing/phishing-detector.js';
+import { PhishingDetector, type TrainingSummary } from '../detectors/phishing/phishing-detector.js';
 import { readMailPaths } from '../detectors/phishing/read-mail.js';
 import { buildPhishReport } from '../detectors/phishing/report.js';
 import { writeReport } from '../report/build-report.js';
@@ -169,19 +169,32 @@ function trainOptions(f: DataFlags) {
   };
 }
 
-/** Trains (adversarially when --adversarial ε is given); returns the training summary. */
+/** The nested check of the rule in use, one line ('' when it could not run). */
+function nestedLine(summary: Record<string, unknown>): string {
+  const nested = summary.nested as TrainingSummary['nested'] | undefined;
+  const rule = summary.thresholdRule as ThresholdRule | undefined;
+  const check = rule ? nested?.[rule] : null;
+  if (!check) return '';
+  return `nested check (${rule}, threshold chosen without each fold): ${check.falsePositives} legitimate flagged (${pct(check.falsePositiveRate)}), recall ${pct(check.recall)}\n`;
+}
+
+/** Trains (adversarially when --adversarial ε is given); prints the training warnings; returns the training summary. */
 function train(detector: PhishingDetector, data: Labelled, f: DataFlags): Record<string, unknown> {
   const options = trainOptions(f);
+  let summary: Record<string, unknown>;
   if (f.adversarial !== undefined) {
     const eps = parsePositiveNumber('--adversarial', f.adversarial);
     const rounds = adversariallyTrain(detector, data.events, data.labels, { ...options, eps });
-    return { ...(rounds.at(-1)?.summary ?? {}), adversarial: rounds.map(({ summary: _s, ...r }) => r) };
+    summary = { ...(rounds.at(-1)?.summary ?? {}), adversarial: rounds.map(({ summary: _s, ...r }) => r) };
+  } else {
+    summary = detector.fitRows(
+      data.events.map((e) => detector.featurize(e)),
+      data.labels,
+      options,
+    );
   }
-  return detector.fitRows(
-    data.events.map((e) => detector.featurize(e)),
-    data.labels,
-    options,
-  );
+  for (const warning of (summary.warnings as string[] | undefined) ?? []) note(`warning: ${warning}`);
+  return summary;
 }
 
 function addDataOptions(cmd: Command): Command {
@@ -298,6 +311,7 @@ export function registerPhishCommand(program: Command): void {
           `trained ${detector.name} on ${data.events.length} examples (${data.labels.filter((y) => y === 1).length} phishing); ` +
             `threshold ${detector.thresholdProbability.toFixed(6)} (≤ ${pct(Number(f.targetFpr))} of legitimate training mail out-of-fold)\n` +
             `out-of-fold AUC ${Number(summary.outOfFoldAuc).toFixed(4)}, recall ${pct(Number(summary.outOfFoldRecall))}\n` +
+            nestedLine(summary) +
             `saved to ${path}\n`,
         );
       }

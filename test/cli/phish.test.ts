@@ -89,6 +89,29 @@ describe('aegis phish', () => {
     const t = await runCli(['phish', 'train', '--ham', hamDir, '--phish', phishBox, '--out', model, ...fast]);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /saved to .*phishing-model\.json/);
+    assert.match(
+      t.stdout,
+      /nested check \(order-statistic, threshold chosen without each fold\): \d+ legitimate flagged/,
+    );
+    assert.equal(t.stderr.includes('warning:'), false, t.stderr);
+    // 60 legitimate messages cannot resolve a 0.1% target: said on stderr, with the rate it expects.
+    const strict = ['--folds', '3', '--target-fpr', '0.001', '--epochs', '10', '--seed', '1'];
+    const w = await runCli([
+      'phish',
+      'train',
+      '--ham',
+      hamDir,
+      '--phish',
+      phishBox,
+      '--out',
+      `${model}-strict`,
+      ...strict,
+    ]);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(
+      w.stderr,
+      /warning: 60 legitimate training examples cannot resolve a 0\.1% .*expects 1\.6% false positives/,
+    );
     const s = await runCli(['phish', 'scan', '--model', model, testPhish, '--json']);
     assert.equal(s.code, 1, s.stderr);
     const verdicts = JSON.parse(s.stdout) as {

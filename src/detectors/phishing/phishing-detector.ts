@@ -128,6 +128,8 @@ export interface TrainingSummary {
    * legitimate examples for the tail fit).
    */
   nested: Record<ThresholdRule, Pick<NestedCheck, 'falsePositives' | 'falsePositiveRate' | 'recall'> | null>;
+  /** What makes this threshold less trustworthy than the target suggests (empty when nothing does). */
+  warnings: string[];
   seconds: number;
   [key: string]: unknown;
 }
@@ -239,6 +241,7 @@ export function calibratedLogistic(
     else flagged++;
   }
   const summary: TrainingSummary = {
+    warnings: thresholdWarnings(legitimate, targetFpr, rule),
     examples: y.length,
     phishing,
     legitimate,
@@ -252,6 +255,22 @@ export function calibratedLogistic(
     ...training,
   };
   return { model, threshold, targetFpr, summary, outOfFold: oof, fold };
+}
+
+/**
+ * Too few legitimate examples for the target: when ⌊targetFpr · n⌋ = 0 the order statistic is the
+ * highest out-of-fold legitimate score, which one unusual message sets, and an unseen legitimate
+ * score exceeds the highest of n with probability 1/(n + 1) — above the target.
+ */
+export function thresholdWarnings(legitimate: number, targetFpr: number, rule: ThresholdRule): string[] {
+  if (rule !== 'order-statistic' || Math.floor(targetFpr * legitimate + 1e-9) > 0) return [];
+  const percent = (x: number) => `${Number((100 * x).toPrecision(2))}%`;
+  return [
+    `${legitimate} legitimate training examples cannot resolve a ${percent(targetFpr)} false-positive target: ` +
+      `the threshold is the highest out-of-fold legitimate score, which one unusual message sets, and expects ` +
+      `${percent(1 / (legitimate + 1))} false positives; the nested check shows what it did. ` +
+      `Add legitimate data (${Math.ceil(1 / targetFpr)} or more) or raise the target.`,
+  ];
 }
 
 export class PhishingDetector implements TrainableDetector<PhishEvent, number> {

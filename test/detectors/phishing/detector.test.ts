@@ -14,6 +14,7 @@ import {
   calibratedLogistic,
   PhishingDetector,
   type TrainingSummary,
+  thresholdWarnings,
 } from '../../../src/detectors/phishing/phishing-detector.js';
 import { readMailBytes } from '../../../src/detectors/phishing/read-mail.js';
 import { fastAnalyze, SparseHasher } from '../../../src/detectors/phishing/sparse-hashing.js';
@@ -74,6 +75,19 @@ describe('PhishingDetector (mail)', () => {
     const nested = t.nested as TrainingSummary['nested'];
     assert.equal(nested['tail-fit'], null);
     assert.ok((nested['order-statistic']?.recall ?? 0) > 0.5, JSON.stringify(nested));
+    // 2% of 60 legitimate examples is 1 message: the target is resolved, so no warning.
+    assert.deepEqual(t.warnings, []);
+  });
+
+  it('warns when too few legitimate examples leave the order statistic at the highest score', () => {
+    const [warning, ...rest] = thresholdWarnings(719, 0.001, 'order-statistic');
+    assert.equal(rest.length, 0);
+    assert.match(warning ?? '', /^719 legitimate training examples cannot resolve a 0\.1% false-positive target/);
+    assert.match(warning ?? '', /expects 0\.14% false positives.*\(1000 or more\)/);
+    assert.deepEqual(thresholdWarnings(1000, 0.001, 'order-statistic'), []);
+    assert.deepEqual(thresholdWarnings(2876, 0.001, 'order-statistic'), []);
+    // The tail fit extrapolates past the highest score; it has its own minimum (1,000) and refuses fewer.
+    assert.deepEqual(thresholdWarnings(719, 0.001, 'tail-fit'), []);
   });
 
   it('holds the weights of the named phishing indicators at ≥ 0 (link-domains, a plain count, stays free)', () => {
