@@ -4,6 +4,7 @@
  *
  * - random: all phishing (Nazario 2004–05 + phishing-pot 2022–26) against all SpamAssassin ham,
  *   stratified 70/30 split (seeded); also the PILFER-comparable setting (Nazario only vs ham).
+ *   The test figures are also broken down by guessed language (src/detectors/phishing/language.ts).
  *   Operating threshold: out-of-fold on the training part at 0.1% FPR, never the test part.
  * - cross: splits that keep sources apart — Nazario batch 1 → batch 2 (time), Nazario →
  *   phishing-pot (era; ham easy → hard), phishing-pot → Nazario.
@@ -40,6 +41,7 @@ import { type LabelledStrings, readSmsData, readUrlCsv } from '../src/detectors/
 import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../src/detectors/phishing/evasion/text-attack.js';
 import type { FeatureConfig, FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
+import { guessLanguage, languageCounts } from '../src/detectors/phishing/language.js';
 import { LOGISTIC_DEFAULTS, type LogisticOptions, logitOf, trainLogistic } from '../src/detectors/phishing/logistic.js';
 import { chooseThreshold, parseThresholdRule, THRESHOLD_RULES } from '../src/detectors/phishing/operating-threshold.js';
 import type { MailMessage } from '../src/detectors/phishing/parse-mail.js';
@@ -185,6 +187,25 @@ function byRule(r: ReturnType<typeof fitEval>) {
   );
 }
 
+/** Test figures per guessed language (./language.ts): where the split has no legitimate mail, FPR is unmeasured. */
+function byLanguage(r: ReturnType<typeof fitEval>, testIdx: number[]) {
+  const out: Record<string, { phishing: number; missed: number; legitimate: number; falsePositives: number }> = {};
+  testIdx.forEach((i, k) => {
+    const language = guessLanguage((rows[i] as FeatureRow).text);
+    out[language] ??= { phishing: 0, missed: 0, legitimate: 0, falsePositives: 0 };
+    const c = out[language];
+    const flagged = (r.logits[k] as number) > r.fitted.threshold;
+    if (y[i] === 1) {
+      c.phishing++;
+      if (!flagged) c.missed++;
+    } else {
+      c.legitimate++;
+      if (flagged) c.falsePositives++;
+    }
+  });
+  return out;
+}
+
 const bySource = (...paths: string[]) => corpus.sources.flatMap((s, i) => (paths.includes(s) ? [i] : []));
 const [trainAll, testAll] = splitIndices(y, 0.3, seed);
 
@@ -196,6 +217,11 @@ if (stages.has('random')) {
     ...brief(ev),
     training: fitted.summary,
     byThresholdRule: byRule(main),
+    byLanguage: byLanguage(main, testAll),
+    trainingLanguages: languageCounts(
+      trainAll.map((i) => (rows[i] as FeatureRow).text),
+      trainAll.map((i) => y[i] as number),
+    ),
     messagesPerSecondScoring: round(1 / (featurizePerMessage + ev.seconds / ev.size)),
     messagesPerSecondWithParsing: round(1 / (parsePerMessage + featurizePerMessage + ev.seconds / ev.size)),
   };

@@ -38,6 +38,7 @@ import {
   type PhishEvent,
   type PhishMode,
 } from './features.js';
+import { type LanguageCount, languageCounts, languageWarnings } from './language.js';
 import {
   type LinearModel,
   LOGISTIC_DEFAULTS,
@@ -128,8 +129,13 @@ export interface TrainingSummary {
    * legitimate examples for the tail fit).
    */
   nested: Record<ThresholdRule, Pick<NestedCheck, 'falsePositives' | 'falsePositiveRate' | 'recall'> | null>;
-  /** What makes this threshold less trustworthy than the target suggests (empty when nothing does). */
+  /**
+   * What makes the figures less trustworthy than they look (empty when nothing does): a target the
+   * legitimate examples cannot resolve; a language one class lacks (mail and SMS modes).
+   */
   warnings: string[];
+  /** Mail and SMS modes: legitimate and phishing training examples per guessed language (./language.ts). */
+  languages?: Record<string, LanguageCount>;
   seconds: number;
   [key: string]: unknown;
 }
@@ -273,6 +279,12 @@ export function thresholdWarnings(legitimate: number, targetFpr: number, rule: T
   ];
 }
 
+/** The summary with its examples counted per guessed language, and a warning where one class is missing. */
+function withLanguages(summary: TrainingSummary, texts: readonly string[], labels: ArrayLike<number>): TrainingSummary {
+  const languages = languageCounts(texts, labels);
+  return { ...summary, languages, warnings: [...summary.warnings, ...languageWarnings(languages)] };
+}
+
 export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
   readonly scoreKind = 'probability' as const;
   readonly featurizer: Featurizer;
@@ -350,9 +362,18 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
       { ...options, ...(training ? { training } : {}) },
       this.name,
     );
+    // Language is a collection artefact the text model can learn (./language.ts); URLs have none.
+    const summary =
+      this.mode === 'url'
+        ? fitted.summary
+        : withLanguages(
+            fitted.summary,
+            rows.map((r) => r.text),
+            labels,
+          );
     this.model = fitted.model;
-    this.meta = { ...this.meta, threshold: fitted.threshold, targetFpr: fitted.targetFpr, training: fitted.summary };
-    return fitted.summary;
+    this.meta = { ...this.meta, threshold: fitted.threshold, targetFpr: fitted.targetFpr, training: summary };
+    return summary;
   }
 
   /** Logit of each row (higher = more likely phishing; ROC analysis uses these). */

@@ -18,6 +18,8 @@ export function phishNotes(detector: PhishingDetector): string[] {
     `The operating threshold flags at most ${detector.info.targetFpr} of the legitimate TRAINING messages, scored out-of-fold (${String(detector.info.training.folds ?? 5)}-fold); it was never tuned on test data.`,
     'recallAtFpr001 / recallAtFpr01 are read off the TEST ROC for comparison with published figures only; they are not operating points.',
     'Collection artefacts (dates, Received hop counts, header-name sets, mbox envelopes, recipient rewrites) are not features; see docs/phishing-detection.md for the cross-corpus and artefact-only figures.',
+    // Saved models from before training warnings existed have none.
+    ...((detector.info.training.warnings as string[] | undefined) ?? []).map((w) => `Training warning: ${w}`),
   ];
 }
 
