@@ -41,7 +41,7 @@ import { type LabelledStrings, readSmsData, readUrlCsv } from '../src/detectors/
 import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../src/detectors/phishing/evasion/text-attack.js';
 import type { FeatureConfig, FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
-import { guessLanguage, languageCounts } from '../src/detectors/phishing/language.js';
+import { figuresByLanguage, languageCounts } from '../src/detectors/phishing/language.js';
 import { LOGISTIC_DEFAULTS, type LogisticOptions, logitOf, trainLogistic } from '../src/detectors/phishing/logistic.js';
 import { chooseThreshold, parseThresholdRule, THRESHOLD_RULES } from '../src/detectors/phishing/operating-threshold.js';
 import type { MailMessage } from '../src/detectors/phishing/parse-mail.js';
@@ -187,25 +187,6 @@ function byRule(r: ReturnType<typeof fitEval>) {
   );
 }
 
-/** Test figures per guessed language (./language.ts): where the split has no legitimate mail, FPR is unmeasured. */
-function byLanguage(r: ReturnType<typeof fitEval>, testIdx: number[]) {
-  const out: Record<string, { phishing: number; missed: number; legitimate: number; falsePositives: number }> = {};
-  testIdx.forEach((i, k) => {
-    const language = guessLanguage((rows[i] as FeatureRow).text);
-    out[language] ??= { phishing: 0, missed: 0, legitimate: 0, falsePositives: 0 };
-    const c = out[language];
-    const flagged = (r.logits[k] as number) > r.fitted.threshold;
-    if (y[i] === 1) {
-      c.phishing++;
-      if (!flagged) c.missed++;
-    } else {
-      c.legitimate++;
-      if (flagged) c.falsePositives++;
-    }
-  });
-  return out;
-}
-
 const bySource = (...paths: string[]) => corpus.sources.flatMap((s, i) => (paths.includes(s) ? [i] : []));
 const [trainAll, testAll] = splitIndices(y, 0.3, seed);
 
@@ -217,7 +198,11 @@ if (stages.has('random')) {
     ...brief(ev),
     training: fitted.summary,
     byThresholdRule: byRule(main),
-    byLanguage: byLanguage(main, testAll),
+    byLanguage: figuresByLanguage(
+      testAll.map((i) => (rows[i] as FeatureRow).text),
+      main.truth,
+      main.logits.map((z) => (z > main.fitted.threshold ? 1 : 0)),
+    ),
     trainingLanguages: languageCounts(
       trainAll.map((i) => (rows[i] as FeatureRow).text),
       trainAll.map((i) => y[i] as number),

@@ -18,6 +18,7 @@ import { type LabelledStrings, readSmsData, readTextFile, readUrlCsv } from '../
 import { evaluateDetector, type PhishEvaluation } from '../detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../detectors/phishing/evasion/text-attack.js';
 import { type PhishEvent, type PhishMode, parsePhishMode } from '../detectors/phishing/features.js';
+import { LANGUAGE_NAMES, type LanguageFigures } from '../detectors/phishing/language.js';
 import { parseThresholdRule, type ThresholdRule } from '../detectors/phishing/operating-threshold.js';
 import { parseMailBatch } from '../detectors/phishing/parse-mail.js';
 import { PhishingDetector, type TrainingSummary } from '../detectors/phishing/phishing-detector.js';
@@ -167,6 +168,23 @@ function trainOptions(f: DataFlags) {
     folds: parsePositiveInt('--folds', f.folds),
     ...(f.epochs !== undefined ? { training: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
   };
+}
+
+/** Test figures per guessed language, largest first; '' when there is only one language. */
+function languageTable(byLanguage: Record<string, LanguageFigures>): string {
+  const entries = Object.entries(byLanguage).sort(
+    (a, b) => b[1].phishing + b[1].legitimate - a[1].phishing - a[1].legitimate,
+  );
+  if (entries.length < 2) return '';
+  const lines = entries.map(([code, c]) => {
+    const name = (LANGUAGE_NAMES[code] ?? code).padEnd(17);
+    const legitimate =
+      c.legitimate === 0
+        ? 'no legitimate (false-positive rate not measured)'
+        : `${c.falsePositives}/${c.legitimate} legitimate flagged`;
+    return `    ${name}${`${c.missed}/${c.phishing}`.padStart(11)} phishing missed   ${legitimate}\n`;
+  });
+  return `  by language (guessed from common words):\n${lines.join('')}`;
 }
 
 /** The nested check of the rule in use, one line ('' when it could not run). */
@@ -391,7 +409,12 @@ export function registerPhishCommand(program: Command): void {
           note(`report: ${files.json}\n        ${files.html}`);
         }
         if (f.json) {
-          const doc = { mode: detector.mode, ...headline(evaluation), ...(evasion ? { evasion: evasion.rows } : {}) };
+          const doc = {
+            mode: detector.mode,
+            ...headline(evaluation),
+            ...(evaluation.byLanguage ? { byLanguage: evaluation.byLanguage } : {}),
+            ...(evasion ? { evasion: evasion.rows } : {}),
+          };
           cliOutput().out(`${JSON.stringify(doc, null, 2)}\n`);
           return;
         }
@@ -403,6 +426,7 @@ export function registerPhishCommand(program: Command): void {
             `  false positives ${e.fp}/${e.legitimate} (${pct(e.falsePositiveRate)})  missed ${e.fn}/${e.phishing}\n` +
             `  threshold ${e.threshold.toFixed(6)} (chosen on training data)  ${Math.round(e.eventsPerSecond)} ${unit}/s\n`,
         );
+        if (e.byLanguage) cliOutput().out(languageTable(e.byLanguage));
         if (evasion) {
           cliOutput().out('\n  budget  recall  robust recall  evasion rate  mean edits  queries\n');
           for (const r of evasion.rows) {

@@ -152,6 +152,40 @@ describe('aegis phish', () => {
     assert.equal(JSON.parse(s.stdout)[0].label, 'phishing');
   });
 
+  it('eval breaks the test figures down by guessed language and warns about a phishing-only language', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      lines.push(`ham\tok see you at ${i} for dinner and bring the book with you, the one you have`);
+      lines.push(
+        `spam\tWINNER!! claim your £${100 + i} prize and the bonus now, this is for you: text WIN to 8${i}123`,
+      );
+      lines.push(`spam\tSie haben ${i} Euro gewonnen, das ist Ihre Chance und wir senden eine Karte, nicht warten`);
+    }
+    const file = join(dir, 'sms-languages.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const args = ['phish', 'eval', '--mode', 'sms', '--data', file, '--split', '0.3', ...fast];
+    const text = await runCli(args);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stderr,
+      /warning: German: \d+ phishing but 0 legitimate training examples;.*Add legitimate German examples/,
+    );
+    assert.doesNotMatch(text.stderr, /warning: English/);
+    assert.match(
+      text.stdout,
+      /by language \(guessed from common words\):\n {4}English +\d+\/\d+ phishing missed +\d+\/12 legitimate flagged/,
+    );
+    assert.match(text.stdout, /German +\d+\/\d+ phishing missed +no legitimate \(false-positive rate not measured\)/);
+    const json = await runCli([...args, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as { byLanguage: Record<string, { phishing: number; legitimate: number }> };
+    // The 30% split is stratified by label (12 legitimate, 24 phishing), not by language.
+    assert.deepEqual(Object.keys(doc.byLanguage).sort(), ['de', 'en']);
+    assert.equal(doc.byLanguage.en?.legitimate, 12);
+    assert.equal(doc.byLanguage.de?.legitimate, 0);
+    assert.equal((doc.byLanguage.en?.phishing ?? 0) + (doc.byLanguage.de?.phishing ?? 0), 24);
+  });
+
   it('bad input exits 2 with one clear message', async () => {
     const cases: [string[], RegExp][] = [
       [['phish', 'eval', '--ham', hamDir, '--json'], /needs both legitimate \(--ham\) and phishing \(--phish\)/],

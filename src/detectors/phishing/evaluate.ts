@@ -7,6 +7,7 @@
  */
 import { binaryMetrics, type RocPoint, rocAuc, rocOf } from '../metrics.js';
 import type { FeatureRow, PhishEvent } from './features.js';
+import { figuresByLanguage, type LanguageFigures } from './language.js';
 import type { PhishingDetector } from './phishing-detector.js';
 
 export interface PhishEvaluation {
@@ -82,16 +83,30 @@ export function evaluateLogits(
   };
 }
 
-/** Featurizes and scores the events, timing both, and computes every figure. */
+/**
+ * Featurizes and scores the events, timing both, and computes every figure; in mail and SMS modes
+ * also the figures per guessed language (./language.ts).
+ */
 export function evaluateDetector(
   detector: PhishingDetector,
   events: readonly PhishEvent[],
   truth: ArrayLike<number>,
   extraSeconds = 0,
-): PhishEvaluation & { logits: Float64Array } {
+): PhishEvaluation & { logits: Float64Array; byLanguage?: Record<string, LanguageFigures> } {
   const started = performance.now();
   const rows: FeatureRow[] = events.map((e) => detector.featurize(e));
   const logits = detector.logits(rows);
   const seconds = (performance.now() - started) / 1000 + extraSeconds;
-  return { ...evaluateLogits(logits, truth, detector.threshold, seconds), logits };
+  const evaluation = evaluateLogits(logits, truth, detector.threshold, seconds);
+  if (detector.mode === 'url') return { ...evaluation, logits };
+  const flagged = Uint8Array.from(logits, (z) => (z > detector.threshold ? 1 : 0));
+  return {
+    ...evaluation,
+    logits,
+    byLanguage: figuresByLanguage(
+      rows.map((r) => r.text),
+      truth,
+      flagged,
+    ),
+  };
 }

@@ -91,8 +91,40 @@ export function languageWarnings(
         : `${name} phishing is likely to be missed, and its recall is not measured by this data`;
     warnings.push(
       `${name}: ${phishing} phishing but ${legitimate} legitimate training ${legitimate === 1 ? 'example' : 'examples'}; the model can learn the ` +
-        `language instead of phishing: ${consequence}. Add ${legitimate < phishing ? 'legitimate' : 'phishing'} ${name} examples.`,
+        `language instead of phishing: ${consequence}. Add ${legitimate < phishing ? `legitimate ${name}` : `${name} phishing`} examples.`,
     );
   }
   return warnings;
+}
+
+export interface LanguageFigures {
+  phishing: number;
+  missed: number;
+  legitimate: number;
+  falsePositives: number;
+}
+
+/**
+ * Test figures per guessed language (labels: 1 phishing; flagged: 1 where the detector said
+ * phishing). A language with no legitimate examples has an unmeasured false-positive rate.
+ */
+export function figuresByLanguage(
+  texts: readonly string[],
+  truth: ArrayLike<number>,
+  flagged: ArrayLike<number>,
+): Record<string, LanguageFigures> {
+  const out: Record<string, LanguageFigures> = {};
+  texts.forEach((text, i) => {
+    const language = guessLanguage(text);
+    out[language] ??= { phishing: 0, missed: 0, legitimate: 0, falsePositives: 0 };
+    const c = out[language] as LanguageFigures;
+    if (truth[i] === 1) {
+      c.phishing++;
+      if (flagged[i] !== 1) c.missed++;
+    } else {
+      c.legitimate++;
+      if (flagged[i] === 1) c.falsePositives++;
+    }
+  });
+  return out;
 }
