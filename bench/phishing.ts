@@ -20,7 +20,8 @@
  *   TRAINING part of the random split only — outer 5 folds (3 seeds); on the other 4 folds the
  *   procedure picks its threshold out-of-fold (inner 5 folds) and trains its final model, then
  *   scores the held-out fold. False positives summed over the held-out legitimate mail, per
- *   threshold rule, with and without the monotone indicators.
+ *   threshold rule: the previous defaults, then with the monotone indicators, then also with the
+ *   language weights (--language-weight).
  * - curve (not in the default list; ~8 minutes here): learning curve — the detector trained on
  *   stratified 25/50/75/100% shares of the random split's training part (3 seeds each; at 100%
  *   only the training seed differs), with its out-of-fold and nested figures and the test part's
@@ -28,7 +29,8 @@
  *
  * Usage: npx tsx bench/phishing.ts [--stage random,cross,artefacts,url,sms,evasion,adversarial,nested,curve] [--seed 1]
  *        [--attack-limit 200] [--at-add evading|all] [--char-ngrams 3,5] [--bits 18] [--l2 1e-6] [--epochs 20]
- *        [--threshold-rule order-statistic|tail-fit] [--monotone true|false] [--out FILE.json].
+ *        [--threshold-rule order-statistic|tail-fit] [--monotone true|false] [--language-weight 0.1]
+ *        [--out FILE.json].
  *        The random stage also reports the test figures at the other rule's threshold (same model).
  *        Prints one JSON document; progress on stderr.
  */
@@ -41,7 +43,7 @@ import { type LabelledStrings, readSmsData, readUrlCsv } from '../src/detectors/
 import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../src/detectors/phishing/evasion/text-attack.js';
 import type { FeatureConfig, FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
-import { figuresByLanguage, languageCounts } from '../src/detectors/phishing/language.js';
+import { figuresByLanguage, languageCounts, languageSampleWeights } from '../src/detectors/phishing/language.js';
 import { LOGISTIC_DEFAULTS, type LogisticOptions, logitOf, trainLogistic } from '../src/detectors/phishing/logistic.js';
 import { chooseThreshold, parseThresholdRule, THRESHOLD_RULES } from '../src/detectors/phishing/operating-threshold.js';
 import type { MailMessage } from '../src/detectors/phishing/parse-mail.js';
@@ -69,6 +71,8 @@ const { values } = parseArgs({
     'threshold-rule': { type: 'string' },
     // Non-negative weights for the named phishing indicators (the detector's default); --monotone false for the old model.
     monotone: { type: 'string', default: 'true' },
+    // Weight of the abundant class in lopsided languages (the detector's default 0.1); 1 for the old model.
+    'language-weight': { type: 'string' },
   },
 });
 const stages = new Set(String(values.stage).split(','));
@@ -133,8 +137,10 @@ const training: Partial<LogisticOptions> = {
 };
 const thresholdRule = parseThresholdRule(String(values['threshold-rule'] ?? PHISH_TRAIN_DEFAULTS.thresholdRule));
 const monotone = values.monotone !== 'false';
+const languageWeight =
+  values['language-weight'] !== undefined ? Number(values['language-weight']) : PHISH_TRAIN_DEFAULTS.languageWeight;
 out.features = variant;
-out.training = { ...training, thresholdRule, monotone };
+out.training = { ...training, thresholdRule, monotone, languageWeight };
 const detector = new PhishingDetector({ mode: 'mail', ...variant });
 log('featurizing');
 const t = performance.now();
@@ -143,23 +149,29 @@ const featurizeSeconds = (performance.now() - t) / 1000;
 const artefacts: FeatureRow[] = corpus.messages.map(artefactRow);
 const y = corpus.labels;
 
-function fitEval(trainIdx: number[], testIdx: number[], what: string, rowsOf = rows, buckets?: number) {
+/**
+ * Trains on trainIdx with the out-of-fold threshold and scores testIdx. `owner`: the detector whose
+ * featurization `rowsOf` is — its training options (monotone indicators, language weights) apply,
+ * as in PhishingDetector.fitRows; the artefact baseline passes null (its own buckets, plain options).
+ */
+function fitEval(
+  trainIdx: number[],
+  testIdx: number[],
+  what: string,
+  rowsOf = rows,
+  owner: PhishingDetector | null = detector,
+) {
   log(`fit ${what}: ${trainIdx.length} train, ${testIdx.length} test`);
+  const trainRows = trainIdx.map((i) => rowsOf[i] as FeatureRow);
+  const trainLabels = trainIdx.map((i) => y[i] as number);
   const fitted = calibratedLogistic(
-    trainIdx.map((i) => rowsOf[i] as FeatureRow),
-    trainIdx.map((i) => y[i] as number),
-    buckets ?? detector.featurizer.hasher.buckets,
-    buckets !== undefined
-      ? { seed }
-      : {
-          seed,
-          thresholdRule,
-          // The detector's own rows: its indicators held ≥ 0 as PhishingDetector.fitRows does.
-          training:
-            monotone && rowsOf === rows
-              ? { nonNegativeDense: detector.featurizer.indicatorIndices, ...training }
-              : training,
-        },
+    trainRows,
+    trainLabels,
+    owner ? owner.featurizer.hasher.buckets : ARTEFACT_BUCKETS,
+    owner
+      ? owner.trainingOptions(trainRows, trainLabels, { seed, thresholdRule, monotone, languageWeight, training })
+          .options
+      : { seed },
   );
   const started = performance.now();
   const logits = testIdx.map((i) => logitOf(fitted.model, rowsOf[i] as FeatureRow));
@@ -221,7 +233,7 @@ if (stages.has('random')) {
   out.randomNazarioOnly = { ...brief(pilfer.ev), training: pilfer.fitted.summary, byThresholdRule: byRule(pilfer) };
   const textOnly = new PhishingDetector({ mode: 'mail', ...variant, textOnly: true });
   const textRows = corpus.messages.map((m) => textOnly.featurize(m));
-  const tOnly = fitEval(trainAll, testAll, 'text only (ablation)', textRows);
+  const tOnly = fitEval(trainAll, testAll, 'text only (ablation)', textRows, textOnly);
   out.randomTextOnly = brief(tOnly.ev);
 }
 
@@ -251,7 +263,7 @@ if (stages.has('cross') || stages.has('artefacts')) {
     const row: Record<string, unknown> = { split: split.name, train: trainIdx.length, test: testIdx.length };
     if (stages.has('cross')) row.detector = brief(fitEval(trainIdx, testIdx, split.name).ev);
     if (stages.has('artefacts')) {
-      row.artefactOnly = brief(fitEval(trainIdx, testIdx, `artefacts: ${split.name}`, artefacts, ARTEFACT_BUCKETS).ev);
+      row.artefactOnly = brief(fitEval(trainIdx, testIdx, `artefacts: ${split.name}`, artefacts, null).ev);
     }
     cross.push(row);
   }
@@ -259,9 +271,7 @@ if (stages.has('cross') || stages.has('artefacts')) {
 }
 
 if (stages.has('artefacts')) {
-  out.artefactOnlyRandom = brief(
-    fitEval(trainAll, testAll, 'artefact-only, random split', artefacts, ARTEFACT_BUCKETS).ev,
-  );
+  out.artefactOnlyRandom = brief(fitEval(trainAll, testAll, 'artefact-only, random split', artefacts, null).ev);
 }
 
 /** URL-only or text-only mode: stratified 70/30 split, threshold at 1% FPR out-of-fold, scored on the 30%. */
@@ -289,14 +299,20 @@ if (stages.has('nested')) {
   const trRows = trainAll.map((i) => rows[i] as FeatureRow);
   const buckets = detector.featurizer.hasher.buckets;
   const results: unknown[] = [];
-  for (const mono of [false, true]) {
+  // The previous defaults (no monotone indicators, no language weights), then each added in turn.
+  const variants = [
+    { monotone: false, languageWeight: 1 },
+    { monotone: true, languageWeight: 1 },
+    { monotone: true, languageWeight },
+  ];
+  for (const { monotone: mono, languageWeight: lw } of variants) {
     const options = {
       ...LOGISTIC_DEFAULTS,
       ...training,
       ...(mono ? { nonNegativeDense: detector.featurizer.indicatorIndices } : {}),
     };
     for (const outerSeed of [11, 12, 13]) {
-      log(`nested: monotone ${mono}, outer seed ${outerSeed}`);
+      log(`nested: monotone ${mono}, language weight ${lw}, outer seed ${outerSeed}`);
       const outer = stratifiedFolds(trY, 5, outerSeed);
       const tally = Object.fromEntries(THRESHOLD_RULES.map((r) => [r, { falsePositives: 0, caught: 0 }]));
       let legitimate = 0;
@@ -305,6 +321,12 @@ if (stages.has('nested')) {
         const inner = [...trY.keys()].filter((i) => outer[i] !== f);
         const innerY = inner.map((i) => trY[i] as number);
         const innerFold = stratifiedFolds(innerY, 5, outerSeed * 7 + f);
+        // The procedure weighs languages by its own training part, as fitRows does.
+        const weights = languageSampleWeights(
+          inner.map((i) => (trRows[i] as FeatureRow).text),
+          innerY,
+          lw,
+        )?.weights;
         const oof = new Float64Array(inner.length);
         for (let g = 0; g < 5; g++) {
           const fit = inner.flatMap((_, k) => (innerFold[k] === g ? [] : [k]));
@@ -312,7 +334,11 @@ if (stages.has('nested')) {
             fit.map((k) => trRows[inner[k] as number] as FeatureRow),
             fit.map((k) => innerY[k] as number),
             buckets,
-            { ...options, seed: 100 * f + g + 1 },
+            {
+              ...options,
+              seed: 100 * f + g + 1,
+              ...(weights ? { sampleWeights: fit.map((k) => weights[k] as number) } : {}),
+            },
           );
           inner.forEach((i, k) => {
             if (innerFold[k] === g) oof[k] = logitOf(m, trRows[i] as FeatureRow);
@@ -322,7 +348,7 @@ if (stages.has('nested')) {
           inner.map((i) => trRows[i] as FeatureRow),
           innerY,
           buckets,
-          { ...options, seed: 100 * f + 99 },
+          { ...options, seed: 100 * f + 99, ...(weights ? { sampleWeights: weights } : {}) },
         );
         const benign = oof.filter((_, k) => innerY[k] === 0);
         const held = [...trY.keys()].filter((i) => outer[i] === f);
@@ -339,6 +365,7 @@ if (stages.has('nested')) {
       }
       results.push({
         monotone: mono,
+        languageWeight: lw,
         outerSeed,
         legitimate,
         phishing,
@@ -363,15 +390,14 @@ if (stages.has('curve')) {
       // splitIndices keeps its first part (1 − testFraction) stratified by label.
       const part =
         share === 1 ? trainAll : splitIndices(trainLabels, 1 - share, 200 + s)[0].map((k) => trainAll[k] as number);
+      const partRows = part.map((i) => rows[i] as FeatureRow);
+      const partLabels = part.map((i) => y[i] as number);
       const fitted = calibratedLogistic(
-        part.map((i) => rows[i] as FeatureRow),
-        part.map((i) => y[i] as number),
+        partRows,
+        partLabels,
         detector.featurizer.hasher.buckets,
-        {
-          seed: s,
-          thresholdRule,
-          training: monotone ? { nonNegativeDense: detector.featurizer.indicatorIndices, ...training } : training,
-        },
+        detector.trainingOptions(partRows, partLabels, { seed: s, thresholdRule, monotone, languageWeight, training })
+          .options,
       );
       const logits = testAll.map((i) => logitOf(fitted.model, rows[i] as FeatureRow));
       const ev = evaluateLogits(logits, testTruth, fitted.threshold, 0);

@@ -21,7 +21,11 @@ import { type PhishEvent, type PhishMode, parsePhishMode } from '../detectors/ph
 import { LANGUAGE_NAMES, type LanguageFigures } from '../detectors/phishing/language.js';
 import { parseThresholdRule, type ThresholdRule } from '../detectors/phishing/operating-threshold.js';
 import { parseMailBatch } from '../detectors/phishing/parse-mail.js';
-import { PhishingDetector, type TrainingSummary } from '../detectors/phishing/phishing-detector.js';
+import {
+  PHISH_TRAIN_DEFAULTS,
+  PhishingDetector,
+  type TrainingSummary,
+} from '../detectors/phishing/phishing-detector.js';
 import { readMailPaths } from '../detectors/phishing/read-mail.js';
 import { buildPhishReport } from '../detectors/phishing/report.js';
 import { writeReport } from '../report/build-report.js';
@@ -45,6 +49,7 @@ interface DataFlags {
   thresholdRule: string;
   folds: string;
   epochs?: string;
+  languageWeight: string;
   foldHomoglyphs: boolean;
   charNgrams?: string;
   adversarial?: string;
@@ -166,6 +171,7 @@ function trainOptions(f: DataFlags) {
     targetFpr,
     thresholdRule: parseThresholdRule(f.thresholdRule),
     folds: parsePositiveInt('--folds', f.folds),
+    languageWeight: parseFraction('--language-weight', f.languageWeight),
     ...(f.epochs !== undefined ? { training: { epochs: parsePositiveInt('--epochs', f.epochs) } } : {}),
   };
 }
@@ -232,6 +238,11 @@ function addDataOptions(cmd: Command): Command {
       'order-statistic',
     )
     .option('--folds <k>', 'folds for the out-of-fold threshold', '5')
+    .option(
+      '--language-weight <w>',
+      'weight of the abundant class in a language the other class barely has (mail, sms; 1 = off)',
+      String(PHISH_TRAIN_DEFAULTS.languageWeight),
+    )
     .option('--epochs <n>', 'training epochs (default 20)')
     .option('--no-fold-homoglyphs', 'do not fold homoglyphs (NFKC + confusables) before reading the text')
     .option('--char-ngrams <min,max>', 'also hash character n-grams (default: mail none, url/sms 3,5)')

@@ -200,6 +200,14 @@ describe('aegis phish', () => {
         /threshold rule must be one of order-statistic, tail-fit/,
       ],
       [
+        ['phish', 'train', '--ham', hamDir, '--phish', phishBox, '--language-weight', '2'],
+        /--language-weight takes a fraction in \[0, 1\], got '2'/,
+      ],
+      [
+        ['phish', 'train', '--ham', hamDir, '--phish', phishBox, '--language-weight', ''],
+        /--language-weight takes a fraction/,
+      ],
+      [
         ['phish', 'train', '--ham', hamDir, '--phish', phishBox, '--threshold-rule', 'tail-fit', '--folds', '3'],
         /tail fit: \d+ benign scores are too few/,
       ],

@@ -12,6 +12,8 @@
  * `maxWords` words, if that is at least MIN_HITS and no other language ties it; else 'unknown'.
  */
 
+import { AegisInputError } from '../../core/errors.js';
+
 export const COMMON_WORDS: Readonly<Record<string, readonly string[]>> = {
   en: ['the', 'and', 'you', 'your', 'of', 'is', 'for', 'this', 'with', 'that', 'are', 'have'],
   de: ['und', 'der', 'das', 'ist', 'nicht', 'mit', 'für', 'sie', 'ihre', 'eine', 'auf', 'wir'],
@@ -71,19 +73,62 @@ export function languageCounts(texts: readonly string[], labels: ArrayLike<numbe
   return counts;
 }
 
+/** Where one class is (nearly) missing: at least this many examples of one class… */
+const LOPSIDED_MIN_EXAMPLES = 20;
+/** …and fewer than this share as many of the other. */
+const LOPSIDED_RATIO = 0.1;
+
+/** Known languages with ≥ 20 examples of one class and fewer than a tenth as many of the other. */
+export function lopsidedLanguages(counts: Readonly<Record<string, LanguageCount>>): string[] {
+  return Object.entries(counts).flatMap(([code, { legitimate, phishing }]) => {
+    const most = Math.max(legitimate, phishing);
+    if (code === 'unknown' || most < LOPSIDED_MIN_EXAMPLES) return [];
+    return Math.min(legitimate, phishing) < LOPSIDED_RATIO * most ? [code] : [];
+  });
+}
+
 /**
- * A warning for each known language with at least `minExamples` examples of one class and fewer
- * than `ratio` times as many of the other: there the model can learn the language for the class.
+ * Sample weights that take the language out of the label, in part: in each lopsided language the
+ * examples of its abundant class weigh `weight` (others 1). With weight 1 the model is free to
+ * learn "German → phishing" from 155 German phishing and 2 German legitimate messages; with a
+ * small weight those phishing messages must be caught by what else they say. undefined when no
+ * language is lopsided or weight is 1.
  */
-export function languageWarnings(
-  counts: Readonly<Record<string, LanguageCount>>,
-  minExamples = 20,
-  ratio = 0.1,
-): string[] {
+export function languageSampleWeights(
+  texts: readonly string[],
+  labels: ArrayLike<number>,
+  weight: number,
+): { weights: Float64Array; languages: string[] } | undefined {
+  if (!(weight >= 0 && weight <= 1)) throw new AegisInputError(`language weight must be in [0, 1], got ${weight}`);
+  if (weight === 1) return undefined;
+  const language = texts.map((t) => guessLanguage(t));
+  const counts: Record<string, LanguageCount> = {};
+  language.forEach((code, i) => {
+    counts[code] ??= { legitimate: 0, phishing: 0 };
+    const c = counts[code] as LanguageCount;
+    if (labels[i] === 1) c.phishing++;
+    else c.legitimate++;
+  });
+  const lopsided = lopsidedLanguages(counts);
+  if (lopsided.length === 0) return undefined;
+  const abundant = new Map(
+    lopsided.map((code) => {
+      const c = counts[code] as LanguageCount;
+      return [code, c.phishing > c.legitimate ? 1 : 0] as const;
+    }),
+  );
+  const weights = Float64Array.from(language, (code, i) => (abundant.get(code) === labels[i] ? weight : 1));
+  return { weights, languages: lopsided };
+}
+
+/**
+ * A warning for each lopsided language (lopsidedLanguages): there the model can learn the
+ * language for the class. `weight`: what training weighed that class's examples (said when < 1).
+ */
+export function languageWarnings(counts: Readonly<Record<string, LanguageCount>>, weight = 1): string[] {
   const warnings: string[] = [];
-  for (const [code, { legitimate, phishing }] of Object.entries(counts)) {
-    if (code === 'unknown' || Math.max(legitimate, phishing) < minExamples) continue;
-    if (Math.min(legitimate, phishing) >= ratio * Math.max(legitimate, phishing)) continue;
+  for (const code of lopsidedLanguages(counts)) {
+    const { legitimate, phishing } = counts[code] as LanguageCount;
     const name = LANGUAGE_NAMES[code] ?? code;
     const consequence =
       legitimate < phishing
@@ -91,7 +136,10 @@ export function languageWarnings(
         : `${name} phishing is likely to be missed, and its recall is not measured by this data`;
     warnings.push(
       `${name}: ${phishing} phishing but ${legitimate} legitimate training ${legitimate === 1 ? 'example' : 'examples'}; the model can learn the ` +
-        `language instead of phishing: ${consequence}. Add ${legitimate < phishing ? `legitimate ${name}` : `${name} phishing`} examples.`,
+        `language instead of phishing: ${consequence}. Add ${legitimate < phishing ? `legitimate ${name}` : `${name} phishing`} examples.` +
+        (weight < 1
+          ? ` (Training weighed the ${legitimate < phishing ? 'phishing' : 'legitimate'} ones ×${weight} so that the language counts for less.)`
+          : ''),
     );
   }
   return warnings;

@@ -29,6 +29,12 @@ export interface LogisticOptions {
    * (monotonic classification, Incer et al., IWSPA 2018). Indices into the dense vector.
    */
   nonNegativeDense?: readonly number[];
+  /**
+   * Weight of each example in the loss (default 1 each); 'balanced' then balances the classes'
+   * weight sums instead of their counts. Used to weigh down examples whose language is a
+   * collection artefact (./language.ts languageSampleWeights).
+   */
+  sampleWeights?: ArrayLike<number>;
 }
 
 export const LOGISTIC_DEFAULTS: Omit<LogisticOptions, 'seed'> = {
@@ -65,6 +71,23 @@ const B1 = 0.9;
 const B2 = 0.999;
 const EPS = 1e-8;
 
+/** Per-example weight lookup; refuses a wrong length, negative or non-finite weights, or a class weighing 0 in all. */
+function checkedSampleWeights(weights: ArrayLike<number> | undefined, labels: ArrayLike<number>, n: number) {
+  if (weights === undefined) return (_i: number) => 1;
+  if (weights.length !== n)
+    throw new AegisInputError(`phishing model: ${n} examples but ${weights.length} sample weights`);
+  const sum = [0, 0];
+  for (let i = 0; i < n; i++) {
+    const w = weights[i] as number;
+    if (!(Number.isFinite(w) && w >= 0)) {
+      throw new AegisInputError(`phishing model: sample weight ${w} of example ${i} is not a finite number ≥ 0`);
+    }
+    sum[labels[i] as number] += w;
+  }
+  if (sum[0] === 0 || sum[1] === 0) throw new AegisInputError('phishing model: one class has zero total sample weight');
+  return (i: number) => weights[i] as number;
+}
+
 /** Trains a fresh model on rows with labels 1 (phishing) / 0 (legitimate). */
 export function trainLogistic(
   rows: readonly FeatureRow[],
@@ -88,7 +111,16 @@ export function trainLogistic(
     );
   }
   const d = (rows[0] as FeatureRow).dense.length;
-  const weightOf = options.balanced ? [n / (2 * (n - positives)), n / (2 * positives)] : [1, 1];
+  const sampleWeight = checkedSampleWeights(options.sampleWeights, labels, n);
+  let totalWeight = 0;
+  let positiveWeight = 0;
+  for (let i = 0; i < n; i++) {
+    totalWeight += sampleWeight(i);
+    if (labels[i] === 1) positiveWeight += sampleWeight(i);
+  }
+  const weightOf = options.balanced
+    ? [totalWeight / (2 * (totalWeight - positiveWeight)), totalWeight / (2 * positiveWeight)]
+    : [1, 1];
   const model = emptyModel(d, buckets);
   // Adam state: dense part, sparse part, bias; `seen` = the step each sparse coordinate last moved.
   const md = new Float64Array(d);
@@ -121,7 +153,7 @@ export function trainLogistic(
         const i = order[t] as number;
         const row = rows[i] as FeatureRow;
         const y = labels[i] as number;
-        const w = weightOf[y] as number;
+        const w = (weightOf[y] as number) * sampleWeight(i);
         batchWeight += w;
         const z = logitOf(model, row);
         const p = sigmoid(z);
@@ -141,7 +173,8 @@ export function trainLogistic(
       }
       step++;
       const lr = (options.learningRate * Math.sqrt(1 - B2 ** step)) / (1 - B1 ** step);
-      const scale = 1 / batchWeight;
+      // A batch whose examples all weigh 0 contributes no loss gradient (only the L2 pull and momentum).
+      const scale = batchWeight > 0 ? 1 / batchWeight : 0;
       const lam = options.l2;
       for (let j = 0; j < d; j++) {
         const g = (gd[j] as number) * scale + lam * (model.dense[j] as number);

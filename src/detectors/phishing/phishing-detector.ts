@@ -17,7 +17,9 @@
  * a nested check of both.
  *
  * Mail mode holds the weights of the named phishing indicators ≥ 0 (monotone, see
- * PhishTrainOptions.monotone): a warning sign never lowers the score.
+ * PhishTrainOptions.monotone): a warning sign never lowers the score. Mail and SMS modes weigh
+ * down the abundant class of a language the other class barely has (PhishTrainOptions.languageWeight,
+ * ./language.ts): the public corpora's phishing is 25% non-English, their legitimate mail 0.1%.
  *
  * Batch-trained: `learn(event)` does nothing (retrain with fit).
  */
@@ -38,7 +40,7 @@ import {
   type PhishEvent,
   type PhishMode,
 } from './features.js';
-import { type LanguageCount, languageCounts, languageWarnings } from './language.js';
+import { type LanguageCount, languageCounts, languageSampleWeights, languageWarnings } from './language.js';
 import {
   type LinearModel,
   LOGISTIC_DEFAULTS,
@@ -69,7 +71,15 @@ export interface PhishTrainOptions {
    * NEUTRAL_MAIL_SIGNALS; logistic.ts nonNegativeDense). Default true. No effect in URL/SMS modes.
    */
   monotone?: boolean;
-  training?: Partial<Omit<LogisticOptions, 'seed'>>;
+  /**
+   * Mail and SMS modes: in each language with ≥ 20 examples of one class and under a tenth as
+   * many of the other (./language.ts lopsidedLanguages), the abundant class's examples weigh this
+   * much in training, so that the language itself counts for less. Default 0.1; 1 turns it off.
+   */
+  languageWeight?: number;
+  /** Weight of each row in the loss (calibratedLogistic; fitRows sets it from languageWeight). */
+  sampleWeights?: ArrayLike<number>;
+  training?: Partial<Omit<LogisticOptions, 'seed' | 'sampleWeights'>>;
   progress?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
@@ -79,11 +89,13 @@ export const PHISH_TRAIN_DEFAULTS: {
   folds: number;
   thresholdRule: ThresholdRule;
   monotone: boolean;
+  languageWeight: number;
 } = {
   targetFpr: 0.001,
   folds: 5,
   thresholdRule: 'order-statistic',
   monotone: true,
+  languageWeight: 0.1,
 };
 
 const metaShape = z.object({
@@ -136,6 +148,9 @@ export interface TrainingSummary {
   warnings: string[];
   /** Mail and SMS modes: legitimate and phishing training examples per guessed language (./language.ts). */
   languages?: Record<string, LanguageCount>;
+  /** Mail and SMS modes: the weight of the abundant class in the languages listed in reweightedLanguages. */
+  languageWeight?: number;
+  reweightedLanguages?: string[];
   seconds: number;
   [key: string]: unknown;
 }
@@ -206,6 +221,10 @@ export function calibratedLogistic(
       `${who}: ${phishing} phishing and ${legitimate} legitimate examples; need at least ${k} of each for ${k}-fold calibration`,
     );
   }
+  const weights = options.sampleWeights;
+  if (weights && weights.length !== y.length) {
+    throw new AegisInputError(`${who}: ${y.length} examples but ${weights.length} sample weights`);
+  }
   const fold = stratifiedFolds(y, k, seed ^ 0x5eed);
   const oof = new Float64Array(y.length);
   for (let f = 0; f < k; f++) {
@@ -217,7 +236,11 @@ export function calibratedLogistic(
       trainIdx.map((i) => rows[i] as FeatureRow),
       trainIdx.map((i) => y[i] as number),
       buckets,
-      { ...training, seed: seed + f + 1 },
+      {
+        ...training,
+        seed: seed + f + 1,
+        ...(weights ? { sampleWeights: trainIdx.map((i) => weights[i] as number) } : {}),
+      },
     );
     for (const i of testIdx) oof[i] = logitOf(m, rows[i] as FeatureRow);
   }
@@ -237,7 +260,7 @@ export function calibratedLogistic(
     }
   };
   options.onProgress?.('train', k, k + 1);
-  const model = trainLogistic(rows, y, buckets, training);
+  const model = trainLogistic(rows, y, buckets, weights ? { ...training, sampleWeights: weights } : training);
   options.onProgress?.('train', k + 1, k + 1);
   let caught = 0;
   let flagged = 0;
@@ -280,9 +303,14 @@ export function thresholdWarnings(legitimate: number, targetFpr: number, rule: T
 }
 
 /** The summary with its examples counted per guessed language, and a warning where one class is missing. */
-function withLanguages(summary: TrainingSummary, texts: readonly string[], labels: ArrayLike<number>): TrainingSummary {
+function withLanguages(
+  summary: TrainingSummary,
+  texts: readonly string[],
+  labels: ArrayLike<number>,
+  languageWeight: number,
+): TrainingSummary {
   const languages = languageCounts(texts, labels);
-  return { ...summary, languages, warnings: [...summary.warnings, ...languageWarnings(languages)] };
+  return { ...summary, languages, warnings: [...summary.warnings, ...languageWarnings(languages, languageWeight)] };
 }
 
 export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
@@ -350,27 +378,54 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
     );
   }
 
-  /** Trains on featurized rows (so callers can featurize once and train many variants). */
-  fitRows(rows: readonly FeatureRow[], labels: ArrayLike<number>, options: PhishTrainOptions = {}): TrainingSummary {
+  /**
+   * What fitRows hands to calibratedLogistic for these rows: the monotone indicators and the
+   * language weights (see the header). Benches that call calibratedLogistic directly use it too.
+   */
+  trainingOptions(
+    rows: readonly FeatureRow[],
+    labels: ArrayLike<number>,
+    options: PhishTrainOptions = {},
+  ): { options: PhishTrainOptions; languageWeight: number; reweightedLanguages: string[] } {
     const monotone = options.monotone ?? PHISH_TRAIN_DEFAULTS.monotone;
     const indicators = monotone ? this.featurizer.indicatorIndices : [];
     const training = indicators.length > 0 ? { nonNegativeDense: indicators, ...options.training } : options.training;
-    const fitted = calibratedLogistic(
-      rows,
-      labels,
-      this.featurizer.hasher.buckets,
-      { ...options, ...(training ? { training } : {}) },
-      this.name,
-    );
     // Language is a collection artefact the text model can learn (./language.ts); URLs have none.
+    const languageWeight = this.mode === 'url' ? 1 : (options.languageWeight ?? PHISH_TRAIN_DEFAULTS.languageWeight);
+    const reweighted = languageSampleWeights(
+      rows.map((r) => r.text),
+      labels,
+      languageWeight,
+    );
+    return {
+      options: {
+        ...options,
+        ...(training ? { training } : {}),
+        ...(reweighted ? { sampleWeights: reweighted.weights } : {}),
+      },
+      languageWeight,
+      reweightedLanguages: reweighted?.languages ?? [],
+    };
+  }
+
+  /** Trains on featurized rows (so callers can featurize once and train many variants). */
+  fitRows(rows: readonly FeatureRow[], labels: ArrayLike<number>, options: PhishTrainOptions = {}): TrainingSummary {
+    const resolved = this.trainingOptions(rows, labels, options);
+    const fitted = calibratedLogistic(rows, labels, this.featurizer.hasher.buckets, resolved.options, this.name);
+    const { languageWeight, reweightedLanguages } = resolved;
     const summary =
       this.mode === 'url'
         ? fitted.summary
-        : withLanguages(
-            fitted.summary,
-            rows.map((r) => r.text),
-            labels,
-          );
+        : {
+            ...withLanguages(
+              fitted.summary,
+              rows.map((r) => r.text),
+              labels,
+              languageWeight,
+            ),
+            languageWeight,
+            reweightedLanguages,
+          };
     this.model = fitted.model;
     this.meta = { ...this.meta, threshold: fitted.threshold, targetFpr: fitted.targetFpr, training: summary };
     return summary;

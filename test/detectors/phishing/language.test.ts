@@ -4,6 +4,7 @@ import {
   COMMON_WORDS,
   guessLanguage,
   languageCounts,
+  languageSampleWeights,
   languageWarnings,
 } from '../../../src/detectors/phishing/language.js';
 import { PhishingDetector } from '../../../src/detectors/phishing/phishing-detector.js';
@@ -77,18 +78,48 @@ describe('language guess (common short words)', () => {
   });
 });
 
+describe('language sample weights', () => {
+  const en = SENTENCES.en as string;
+  const de = SENTENCES.de as string;
+  const it_ = SENTENCES.it as string;
+
+  it('weigh the abundant class of a lopsided language, in either direction, and nothing else', () => {
+    const texts = [...Array(30).fill(en), ...Array(10).fill(en), ...Array(25).fill(de), ...Array(22).fill(it_), it_];
+    const labels = [...Array(30).fill(0), ...Array(10).fill(1), ...Array(25).fill(1), ...Array(22).fill(0), 1];
+    const result = languageSampleWeights(texts, labels, 0.1);
+    assert.deepEqual(result?.languages, ['de', 'it']);
+    const weights = Array.from(result?.weights ?? []);
+    assert.deepEqual(weights.slice(0, 40), Array(40).fill(1));
+    assert.deepEqual(weights.slice(40, 65), Array(25).fill(0.1));
+    // Italian: 22 legitimate and 1 phishing, so the legitimate ones weigh 0.1.
+    assert.deepEqual(weights.slice(65), [...Array(22).fill(0.1), 1]);
+  });
+
+  it('are undefined at weight 1 or without a lopsided language, and refuse a weight outside [0, 1]', () => {
+    const texts = [...Array(30).fill(en), ...Array(25).fill(de)];
+    const labels = [...Array(30).fill(0), ...Array(25).fill(1)];
+    assert.equal(languageSampleWeights(texts, labels, 1), undefined);
+    assert.equal(languageSampleWeights(texts.slice(0, 30), labels.map((_, i) => i % 2).slice(0, 30), 0.1), undefined);
+    assert.throws(() => languageSampleWeights(texts, labels, 1.5), /language weight must be in \[0, 1\], got 1.5/);
+  });
+});
+
 describe('training summary: languages', () => {
-  it('counts the training texts per language and warns about phishing-only German', async () => {
+  it('counts the training texts per language, warns about nearly phishing-only German and weighs it down', async () => {
     const english = (i: number) => `Hi, the meeting is at ${i} and you can bring your notes for this week, thanks`;
     const spam = (i: number) => `You have won ${i} pounds, claim your prize with this code and reply to the number`;
     const german = (i: number) =>
       `Sie haben ${i} Euro gewonnen, das ist Ihre Chance und wir senden eine Karte, nicht warten`;
+    // Two legitimate German messages share German's common words with the 25 German phishing ones.
+    const germanHam = (i: number) =>
+      `Das Treffen ist um ${i} Uhr und wir bringen eine Karte mit, das ist nicht schlimm`;
     const texts = [
       ...Array.from({ length: 40 }, (_, i) => english(i)),
+      ...Array.from({ length: 2 }, (_, i) => germanHam(i)),
       ...Array.from({ length: 20 }, (_, i) => spam(i)),
       ...Array.from({ length: 25 }, (_, i) => german(i)),
     ];
-    const labels = texts.map((_, i) => (i < 40 ? 0 : 1));
+    const labels = texts.map((_, i) => (i < 42 ? 0 : 1));
     const detector = new PhishingDetector({ mode: 'sms' });
     const summary = detector.fitRows(
       texts.map((t) => detector.featurize(t)),
@@ -97,12 +128,35 @@ describe('training summary: languages', () => {
     );
     assert.deepEqual(summary.languages, {
       en: { legitimate: 40, phishing: 20 },
-      de: { legitimate: 0, phishing: 25 },
+      de: { legitimate: 2, phishing: 25 },
     });
     assert.equal(summary.warnings.length, 1, summary.warnings.join('\n'));
-    assert.match(summary.warnings[0] ?? '', /^German: 25 phishing but 0 legitimate/);
+    assert.match(summary.warnings[0] ?? '', /^German: 25 phishing but 2 legitimate/);
+    assert.match(
+      summary.warnings[0] ?? '',
+      /Training weighed the phishing ones ×0\.1 so that the language counts for less/,
+    );
+    assert.equal(summary.languageWeight, 0.1);
+    assert.deepEqual(summary.reweightedLanguages, ['de']);
     assert.deepEqual(detector.info.training.languages, summary.languages);
     // The report carries the warning beside its other caveats.
     assert.ok(phishNotes(detector).includes(`Training warning: ${summary.warnings[0]}`));
+
+    // Weighed down, German phishing teaches less "German → phishing": a harmless German message scores lower.
+    const free = new PhishingDetector({ mode: 'sms' });
+    const freeSummary = free.fitRows(
+      texts.map((t) => free.featurize(t)),
+      labels,
+      { folds: 3, targetFpr: 0.05, training: { epochs: 3 }, languageWeight: 1 },
+    );
+    assert.deepEqual(freeSummary.reweightedLanguages, []);
+    assert.doesNotMatch(freeSummary.warnings[0] ?? '', /Training weighed/);
+    const harmless = 'Wir sehen uns morgen, das ist nicht schlimm und ich bringe eine Karte mit';
+    assert.ok(
+      detector.logit(harmless) < free.logit(harmless) - 0.5,
+      `${detector.logit(harmless)} vs ${free.logit(harmless)}`,
+    );
+    // German phishing is still flagged: what else it says (prize, Chance) carries it.
+    assert.ok(detector.logit(german(99)) > detector.threshold, `${detector.logit(german(99))}`);
   });
 });
