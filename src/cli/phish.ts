@@ -11,7 +11,6 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AegisInputError } from '../core/errors.js';
-import type { Verdict } from '../detectors/detector.js';
 import { adversariallyTrain } from '../detectors/phishing/adversarial-training.js';
 import { loadMailCorpus, splitIndices } from '../detectors/phishing/corpus.js';
 import { type LabelledStrings, readSmsData, readTextFile, readUrlCsv } from '../detectors/phishing/datasets.js';
@@ -24,6 +23,7 @@ import { parseMailBatch } from '../detectors/phishing/parse-mail.js';
 import {
   PHISH_TRAIN_DEFAULTS,
   PhishingDetector,
+  type PhishVerdict,
   type TrainingSummary,
 } from '../detectors/phishing/phishing-detector.js';
 import { readMailPaths } from '../detectors/phishing/read-mail.js';
@@ -469,7 +469,10 @@ export function registerPhishCommand(program: Command): void {
             `no ${detector.mode === 'mail' ? 'messages' : 'items'} found in ${inputs.join(', ')}`,
           );
         const started = performance.now();
-        const verdicts: (Verdict & { id: string })[] = items.map(({ id, event }) => ({ id, ...detector.score(event) }));
+        const verdicts: (PhishVerdict & { id: string })[] = items.map(({ id, event }) => ({
+          id,
+          ...detector.score(event),
+        }));
         const seconds = (performance.now() - started) / 1000;
         const flagged = verdicts.filter((v) => v.label === 'phishing').length;
         const shown = f.alertsOnly ? verdicts.filter((v) => v.label === 'phishing') : verdicts;
@@ -480,7 +483,8 @@ export function registerPhishCommand(program: Command): void {
               .slice(0, 3)
               .map((r) => r.detail)
               .join('; ');
-            cliOutput().out(`${v.id}\t${v.label}\t${v.score.toFixed(4)}\t${why}\n`);
+            const caveat = v.caveat ? `\tcaveat: ${v.caveat}` : '';
+            cliOutput().out(`${v.id}\t${v.label}\t${v.score.toFixed(4)}\t${why}${caveat}\n`);
           }
           note(
             `${verdicts.length} scanned, ${flagged} flagged as phishing (${Math.round(verdicts.length / Math.max(seconds, 1e-9))}/s)`,

@@ -184,6 +184,12 @@ describe('aegis phish', () => {
     assert.equal(doc.byLanguage.en?.legitimate, 12);
     assert.equal(doc.byLanguage.de?.legitimate, 0);
     assert.equal((doc.byLanguage.en?.phishing ?? 0) + (doc.byLanguage.de?.phishing ?? 0), 24);
+    // A saved model puts a caveat on German messages when it scans them.
+    const model = join(dir, 'sms-languages-model');
+    const t = await runCli(['phish', 'train', '--mode', 'sms', '--data', file, '--out', model, ...fast]);
+    assert.equal(t.code, 0, t.stderr);
+    const scan = await runCli(['phish', 'scan', '--model', model, 'Das ist nicht schlimm, wir sehen uns morgen']);
+    assert.match(scan.stdout, /\tcaveat: German: trained on 0 legitimate and 40 phishing German messages/);
   });
 
   it('bad input exits 2 with one clear message', async () => {

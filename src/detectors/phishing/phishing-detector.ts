@@ -40,7 +40,15 @@ import {
   type PhishEvent,
   type PhishMode,
 } from './features.js';
-import { type LanguageCount, languageCounts, languageSampleWeights, languageWarnings } from './language.js';
+import {
+  guessLanguage,
+  LANGUAGE_NAMES,
+  type LanguageCount,
+  languageCounts,
+  languageSampleWeights,
+  languageWarnings,
+  lopsidedLanguages,
+} from './language.js';
 import {
   type LinearModel,
   LOGISTIC_DEFAULTS,
@@ -313,6 +321,11 @@ function withLanguages(
   return { ...summary, languages, warnings: [...summary.warnings, ...languageWarnings(languages, languageWeight)] };
 }
 
+/** A verdict, with a caveat when the message's language was (nearly) one-class in training. */
+export interface PhishVerdict extends Verdict {
+  caveat?: string;
+}
+
 export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
   readonly scoreKind = 'probability' as const;
   readonly featurizer: Featurizer;
@@ -441,14 +454,31 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
     return logitOf(this.weights, this.featurize(event));
   }
 
-  score(event: PhishEvent): Verdict {
+  score(event: PhishEvent): PhishVerdict {
     const row = this.featurize(event);
     const z = logitOf(this.weights, row);
+    const caveat = this.languageCaveat(row.text);
     return {
       score: sigmoid(z),
       label: z > this.meta.threshold ? 'phishing' : this.mode === 'url' ? 'legitimate' : 'ham',
       reasons: this.explain(row),
+      ...(caveat ? { caveat } : {}),
     };
+  }
+
+  /**
+   * Said of a message in a language the training data held nearly only one class of (the
+   * summary's `languages`, ./language.ts lopsidedLanguages): its score rests on little evidence.
+   * undefined otherwise, and for models saved before languages were counted.
+   */
+  languageCaveat(text: string): string | undefined {
+    const counts = this.meta.training.languages as Record<string, LanguageCount> | undefined;
+    if (!counts || this.mode === 'url') return undefined;
+    const language = guessLanguage(text);
+    if (!lopsidedLanguages(counts).includes(language)) return undefined;
+    const { legitimate, phishing } = counts[language] as LanguageCount;
+    const name = LANGUAGE_NAMES[language] ?? language;
+    return `${name}: trained on ${legitimate} legitimate and ${phishing} phishing ${name} messages; this score rests on little evidence`;
   }
 
   /** Batch-trained: does nothing (retrain with fit). */

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   COMMON_WORDS,
@@ -158,5 +161,32 @@ describe('training summary: languages', () => {
     );
     // German phishing is still flagged: what else it says (prize, Chance) carries it.
     assert.ok(detector.logit(german(99)) > detector.threshold, `${detector.logit(german(99))}`);
+  });
+
+  it('puts a caveat on the verdict of a message in a lopsided language, also after save and load', async () => {
+    const german = 'Sie haben 5 Euro gewonnen, das ist Ihre Chance und wir senden eine Karte, nicht warten';
+    const texts = [
+      ...Array.from({ length: 30 }, (_, i) => `Hi, the meeting is at ${i} and you can bring your notes for this week`),
+      ...Array.from({ length: 10 }, (_, i) => `You have won ${i} pounds, claim your prize with this code and reply`),
+      ...Array.from({ length: 25 }, () => german),
+    ];
+    const labels = texts.map((_, i) => (i < 30 ? 0 : 1));
+    const detector = new PhishingDetector({ mode: 'sms' });
+    detector.fitRows(
+      texts.map((t) => detector.featurize(t)),
+      labels,
+      { folds: 3, targetFpr: 0.05, training: { epochs: 2 } },
+    );
+    const caveat =
+      /^German: trained on 0 legitimate and 25 phishing German messages; this score rests on little evidence$/;
+    assert.match(detector.score(german).caveat ?? '', caveat);
+    assert.equal(
+      detector.score('Hi, the meeting is at 9 and you can bring your notes for this week').caveat,
+      undefined,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'aegis-lang-'));
+    await detector.save(dir);
+    const loaded = await PhishingDetector.load(dir);
+    assert.match(loaded.score(german).caveat ?? '', caveat);
   });
 });
