@@ -38,6 +38,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { adversariallyTrain } from '../src/detectors/phishing/adversarial-training.js';
 import { ARTEFACT_BUCKETS, artefactRow } from '../src/detectors/phishing/artefacts.js';
+import {
+  calibratedLogistic,
+  PHISH_TRAIN_DEFAULTS,
+  stratifiedFolds,
+} from '../src/detectors/phishing/calibrated-training.js';
 import { loadMailCorpus, splitIndices } from '../src/detectors/phishing/corpus.js';
 import { type LabelledStrings, readSmsData, readUrlCsv } from '../src/detectors/phishing/datasets.js';
 import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
@@ -47,12 +52,7 @@ import { figuresByLanguage, languageCounts, languageSampleWeights } from '../src
 import { LOGISTIC_DEFAULTS, type LogisticOptions, logitOf, trainLogistic } from '../src/detectors/phishing/logistic.js';
 import { chooseThreshold, parseThresholdRule, THRESHOLD_RULES } from '../src/detectors/phishing/operating-threshold.js';
 import type { MailMessage } from '../src/detectors/phishing/parse-mail.js';
-import {
-  calibratedLogistic,
-  PHISH_TRAIN_DEFAULTS,
-  PhishingDetector,
-  stratifiedFolds,
-} from '../src/detectors/phishing/phishing-detector.js';
+import { PhishingDetector } from '../src/detectors/phishing/phishing-detector.js';
 
 const { values } = parseArgs({
   options: {

@@ -12,6 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { AegisInputError } from '../core/errors.js';
 import { adversariallyTrain } from '../detectors/phishing/adversarial-training.js';
+import { PHISH_TRAIN_DEFAULTS, type TrainingSummary } from '../detectors/phishing/calibrated-training.js';
 import { loadMailCorpus, splitIndices } from '../detectors/phishing/corpus.js';
 import { type LabelledStrings, readSmsData, readTextFile, readUrlCsv } from '../detectors/phishing/datasets.js';
 import { evaluateDetector, type PhishEvaluation } from '../detectors/phishing/evaluate.js';
@@ -20,12 +21,7 @@ import { type PhishEvent, type PhishMode, parsePhishMode } from '../detectors/ph
 import { LANGUAGE_NAMES, type LanguageFigures } from '../detectors/phishing/language.js';
 import { parseThresholdRule, type ThresholdRule } from '../detectors/phishing/operating-threshold.js';
 import { parseMailBatch } from '../detectors/phishing/parse-mail.js';
-import {
-  PHISH_TRAIN_DEFAULTS,
-  PhishingDetector,
-  type PhishVerdict,
-  type TrainingSummary,
-} from '../detectors/phishing/phishing-detector.js';
+import { PhishingDetector, type PhishVerdict } from '../detectors/phishing/phishing-detector.js';
 import { readMailPaths } from '../detectors/phishing/read-mail.js';
 import { buildPhishReport } from '../detectors/phishing/report.js';
 import { writeReport } from '../report/build-report.js';

@@ -17,14 +17,10 @@
  * is later evaluated.
  */
 import { AegisInputError } from '../../core/errors.js';
+import { type PhishTrainOptions, stratifiedFolds, type TrainingSummary } from './calibrated-training.js';
 import { adversarialEvent, attackEvent, type TextAttackOptions } from './evasion/text-attack.js';
 import type { FeatureRow, PhishEvent } from './features.js';
-import {
-  PhishingDetector,
-  type PhishTrainOptions,
-  stratifiedFolds,
-  type TrainingSummary,
-} from './phishing-detector.js';
+import { PhishingDetector } from './phishing-detector.js';
 
 export interface AdversarialTrainingOptions extends PhishTrainOptions {
   /** Edit budget of the training attack. */

@@ -6,16 +6,16 @@ import { before, describe, it } from 'node:test';
 import { AegisInputError } from '../../../src/core/errors.js';
 import { analyze, hashTexts, resolveVectorizerOptions } from '../../../src/data/hashing-vectorizer.js';
 import { ARTEFACT_BUCKETS, artefactRow } from '../../../src/detectors/phishing/artefacts.js';
+import {
+  calibratedLogistic,
+  type TrainingSummary,
+  thresholdWarnings,
+} from '../../../src/detectors/phishing/calibrated-training.js';
 import { readSmsData, readUrlCsv } from '../../../src/detectors/phishing/datasets.js';
 import { evaluateDetector } from '../../../src/detectors/phishing/evaluate.js';
 import type { MailMessage } from '../../../src/detectors/phishing/parse-mail.js';
 import { parseMailBatch } from '../../../src/detectors/phishing/parse-mail.js';
-import {
-  calibratedLogistic,
-  PhishingDetector,
-  type TrainingSummary,
-  thresholdWarnings,
-} from '../../../src/detectors/phishing/phishing-detector.js';
+import { PhishingDetector } from '../../../src/detectors/phishing/phishing-detector.js';
 import { readMailBytes } from '../../../src/detectors/phishing/read-mail.js';
 import { fastAnalyze, SparseHasher } from '../../../src/detectors/phishing/sparse-hashing.js';
 import { syntheticCorpus, toMbox } from '../../helpers/phish-synthetic.js';
