@@ -159,6 +159,23 @@ function headline(e: NidsEvaluation) {
   };
 }
 
+/** Recall on attack names seen and never seen in training, and the least-caught unseen names. */
+function seenUnseenLines(e: NidsEvaluation): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const group = (what: string, g: NidsEvaluation['seenAttacks']) =>
+    g ? `attacks ${what}: ${g.names} names, ${g.flows} flows, recall ${pct(g.recall)}\n` : '';
+  const unseen = e.byLabel
+    .filter((l) => l.attack && l.seenInTraining === false && l.flows >= 10)
+    .sort((a, b) => a.flagged / a.flows - b.flagged / b.flows || b.flows - a.flows)
+    .slice(0, 5)
+    .map((l) => `${l.label} ${l.flagged}/${l.flows}`);
+  return (
+    group('seen in training', e.seenAttacks) +
+    group('never seen in training', e.unseenAttacks) +
+    (unseen.length > 0 ? `  least caught of those (≥ 10 flows): ${unseen.join(', ')}\n` : '')
+  );
+}
+
 function printEvaluation(e: NidsEvaluation, detector: NidsDetector): void {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   const out = cliOutput();
@@ -174,6 +191,7 @@ function printEvaluation(e: NidsEvaluation, detector: NidsDetector): void {
     );
   }
   out.out(`${formatClassTable(e.multiclass)}\n`);
+  out.out(seenUnseenLines(e));
   out.out(`${Math.round(e.flowsPerSecond)} flows/s\n`);
   if (Object.keys(e.unknownCategories).length > 0) {
     out.err(
@@ -342,6 +360,9 @@ export function registerNidsCommand(program: Command): void {
                 components: evaluation.components,
                 thresholds: detector.thresholds,
                 unknownCategories: evaluation.unknownCategories,
+                seenAttacks: evaluation.seenAttacks,
+                unseenAttacks: evaluation.unseenAttacks,
+                byLabel: evaluation.byLabel,
                 ...(evasionRows.length ? { evasion: evasionRows } : {}),
               },
               null,

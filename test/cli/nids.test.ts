@@ -58,6 +58,12 @@ describe('aegis nids', () => {
     assert.ok(out.accuracy > 0.9, `accuracy ${out.accuracy}`);
     assert.ok(out.auc > 0.95, `auc ${out.auc}`);
     assert.equal(out.flows, testRows);
+    // Train and test files hold the same attack names: every attack flow is in the "seen" group.
+    assert.equal(out.unseenAttacks, null);
+    assert.equal(out.seenAttacks.flows, out.attacks);
+    assert.ok(
+      out.byLabel.some((l: { label: string; seenInTraining: boolean }) => l.label === 'neptune' && l.seenInTraining),
+    );
     assert.match(run.stderr, /skipped 2 malformed row\(s\).*lines 11, 12/);
     const report = validateReport(JSON.parse(readFileSync(join(reportDir, 'report.json'), 'utf8')));
     const section = report.detectors?.[0];
@@ -170,5 +176,9 @@ describe('aegis nids', () => {
     assert.equal(out.flows, 11850);
     // KDDTest-21 is the hard subset with attack types absent from training: far above chance, far from solved.
     assert.ok(out.accuracy > 0.5 && out.auc > 0.7, JSON.stringify(out));
+    // 18 of its 37 attack names are not in the 20% training file (3,742 of 9,698 attack flows).
+    assert.equal(out.unseenAttacks.names, 18);
+    assert.equal(out.unseenAttacks.flows, 3742);
+    assert.equal(out.seenAttacks.flows + out.unseenAttacks.flows, out.attacks);
   });
 });

@@ -3,7 +3,8 @@
  * precision, recall, F1, false-positive rate, ROC AUC of the combined score), the multi-class
  * figures of its class decision (accuracy, per-class P/R/F1, macro-F1; rows whose label the layout
  * cannot place are left out of those and counted), each component's ROC AUC and its figures at its
- * own threshold, and throughput (flows/s through encoding and every component, one batch).
+ * own threshold, throughput (flows/s through encoding and every component, one batch), and the
+ * flows flagged per raw label, with the recall on attack names absent from the training file.
  */
 import {
   type BinaryMetrics,
@@ -52,6 +53,65 @@ export interface NidsEvaluation {
   filledValues: Record<string, number>;
   /** ROC curve of the combined score (thinned to ≤ 200 points) for reports. */
   roc: { fpr: number; tpr: number }[];
+  /** Per raw label (attack name or 'normal'), most flows first: how many flows the detector flagged. */
+  byLabel: LabelFigures[];
+  /**
+   * Recall on attack flows whose label was (seen) or was not (unseen) in the training file — the
+   * never-seen attacks the novelty detectors are for. null for models saved before the training
+   * labels were recorded.
+   */
+  seenAttacks: AttackGroupFigures | null;
+  unseenAttacks: AttackGroupFigures | null;
+}
+
+export interface LabelFigures {
+  label: string;
+  /** The layout calls this label an attack (not normal traffic). */
+  attack: boolean;
+  flows: number;
+  /** Flows the combined detector calls attacks. */
+  flagged: number;
+  /** null when the model does not know its training labels. */
+  seenInTraining: boolean | null;
+}
+
+export interface AttackGroupFigures {
+  /** Distinct attack labels. */
+  names: number;
+  flows: number;
+  recall: number;
+}
+
+/** Flows and flags per raw label; `trainingLabels` (label → training flows) marks the labels seen in training. */
+export function labelFigures(
+  table: FlowTable,
+  truth: ArrayLike<number>,
+  flagged: ArrayLike<number>,
+  trainingLabels: Readonly<Record<string, number>> | undefined,
+): LabelFigures[] {
+  const byLabel = new Map<string, LabelFigures>();
+  for (let i = 0; i < table.size; i++) {
+    const label = table.labels[i] as string;
+    let f = byLabel.get(label);
+    if (!f) {
+      const seen = trainingLabels
+        ? Object.hasOwn(trainingLabels, label) && (trainingLabels[label] as number) > 0
+        : null;
+      f = { label, attack: truth[i] === 1, flows: 0, flagged: 0, seenInTraining: seen };
+      byLabel.set(label, f);
+    }
+    f.flows++;
+    if (flagged[i]) f.flagged++;
+  }
+  return [...byLabel.values()].sort((a, b) => b.flows - a.flows || a.label.localeCompare(b.label));
+}
+
+/** Recall over the attack labels seen (or not) in training; null without training labels or such flows. */
+function attackGroup(labels: LabelFigures[], seen: boolean): AttackGroupFigures | null {
+  const group = labels.filter((l) => l.attack && l.seenInTraining === seen);
+  const flows = group.reduce((a, l) => a + l.flows, 0);
+  if (flows === 0) return null;
+  return { names: group.length, flows, recall: group.reduce((a, l) => a + l.flagged, 0) / flows };
 }
 
 function thin<T>(points: T[], max: number): T[] {
@@ -101,6 +161,8 @@ export function evaluateNids(detector: NidsDetector, table: FlowTable, scores?: 
   if (s.iforest && t.iforest !== undefined) components.iforest = componentFigures(s.iforest, t.iforest, truth);
   if (s.knn && t.knn !== undefined) components.knn = componentFigures(s.knn, t.knn, truth);
   const attacks = truth.reduce((a, b) => a + b, 0);
+  const trainingLabels = detector.meta.training.labels as Record<string, number> | undefined;
+  const byLabel = labelFigures(table, truth, s.attack, trainingLabels);
   return {
     source: table.source,
     flows: table.size,
@@ -123,5 +185,8 @@ export function evaluateNids(detector: NidsDetector, table: FlowTable, scores?: 
     unknownCategories: s.encoded.unknownCategories,
     filledValues: s.encoded.filled,
     roc: thin(rocOf(s.combined, truth), 200),
+    byLabel,
+    seenAttacks: attackGroup(byLabel, true),
+    unseenAttacks: attackGroup(byLabel, false),
   };
 }

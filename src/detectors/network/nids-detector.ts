@@ -133,6 +133,13 @@ const metaShape = z.object({
 });
 export type NidsMeta = z.infer<typeof metaShape>;
 
+function countLabels(labels: readonly string[]): Record<string, number> {
+  // A Map, not an object literal: a label may be any text, '__proto__' or 'constructor' too.
+  const counts = new Map<string, number>();
+  for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return Object.fromEntries(counts);
+}
+
 /** Everything the detector computes for a batch of flows. */
 export interface NidsScores {
   size: number;
@@ -336,6 +343,8 @@ export class NidsDetector implements TrainableDetector<FlowRecord, string> {
     const training: Record<string, unknown> = {
       source: table.source,
       flows: table.size,
+      // Flows per raw label: evaluation tells attacks seen in training from never-seen ones by it.
+      labels: countLabels(table.labels),
       fitFlows: fitTable.size,
       validationFlows: valTable.size,
       classifier: {

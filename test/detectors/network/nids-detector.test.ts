@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { initRuntime, tf } from '../../../src/core/runtime.js';
 import { binaryMetrics } from '../../../src/detectors/metrics.js';
-import { evaluateNids } from '../../../src/detectors/network/evaluate.js';
+import { evaluateNids, labelFigures } from '../../../src/detectors/network/evaluate.js';
 import { NidsDetector } from '../../../src/detectors/network/nids-detector.js';
 import { type FlowTable, isAttack, parseFlows, tableRecord } from '../../../src/detectors/network/read-flows.js';
 import { nslLines } from '../../helpers/nids-synthetic.js';
@@ -62,6 +62,24 @@ describe('NIDS detector on synthetic NSL-KDD flows', () => {
     assert.ok(m.recall > 0.9 && m.falsePositiveRate < 0.1, JSON.stringify(m));
   });
 
+  it('reports recall on attack names never seen in training apart from the seen ones', () => {
+    const e = evaluateNids(detector, novel);
+    const processtable = e.byLabel.find((l) => l.label === 'processtable');
+    assert.equal(processtable?.seenInTraining, false);
+    assert.equal(processtable?.attack, true);
+    assert.equal(e.byLabel.find((l) => l.label === 'normal')?.attack, false);
+    assert.equal(e.unseenAttacks?.names, 1);
+    assert.equal(e.unseenAttacks?.flows, processtable?.flows);
+    assert.equal(e.unseenAttacks?.recall, (processtable?.flagged ?? 0) / (processtable?.flows ?? 1));
+    assert.ok((e.unseenAttacks?.recall ?? 0) > 0.9, JSON.stringify(e.unseenAttacks));
+    // Every other attack name of the file was in training; the two groups make up all attack flows.
+    assert.equal((e.seenAttacks?.flows ?? 0) + (e.unseenAttacks?.flows ?? 0), e.attacks);
+    assert.equal(
+      e.byLabel.reduce((a, l) => a + l.flows, 0),
+      e.flows,
+    );
+  });
+
   it('scores one flow as an event, with reasons in raw column names', () => {
     const i = novel.labels.indexOf('processtable');
     const verdict = detector.score(tableRecord(novel, i));
@@ -109,5 +127,25 @@ describe('NIDS detector on synthetic NSL-KDD flows', () => {
   it('refuses flows of another layout', () => {
     const unsw = parseFlows('id,dur,proto,service,state,sttl,attack_cat,label\n1,0.1,tcp,-,FIN,31,Normal,0\n').table;
     assert.throws(() => detector.scoreTable(unsw), /UNSW-NB15 flows, but the model was trained on the nsl-kdd layout/);
+  });
+});
+
+describe('flows flagged per label', () => {
+  it('marks labels seen in training, null without training labels, and takes any label text', () => {
+    const t = {
+      ...table(nslLines(5, 9)),
+      size: 5,
+      labels: ['normal', 'constructor', '__proto__', 'neptune', 'neptune'],
+    };
+    const truth = [0, 1, 1, 1, 1];
+    const flagged = [0, 1, 0, 1, 0];
+    const seen = labelFigures(t, truth, flagged, JSON.parse('{"normal": 10, "neptune": 3, "__proto__": 0}'));
+    assert.deepEqual(seen, [
+      { label: 'neptune', attack: true, flows: 2, flagged: 1, seenInTraining: true },
+      { label: '__proto__', attack: true, flows: 1, flagged: 0, seenInTraining: false },
+      { label: 'constructor', attack: true, flows: 1, flagged: 1, seenInTraining: false },
+      { label: 'normal', attack: false, flows: 1, flagged: 0, seenInTraining: true },
+    ]);
+    assert.ok(labelFigures(t, truth, flagged, undefined).every((l) => l.seenInTraining === null));
   });
 });
