@@ -70,6 +70,8 @@ describe('aegis nids', () => {
     assert.equal(section?.kind, 'network');
     assert.equal(section?.metrics.accuracy, Number(out.accuracy.toPrecision(5)));
     assert.equal(section?.perClass?.length, 5);
+    assert.equal(section?.metrics.seenAttackRecall, Number(out.seenAttacks.recall.toPrecision(5)));
+    assert.equal(section?.metrics.unseenAttackRecall, undefined);
     assert.ok(section?.notes?.some((n) => /never on test data/.test(n)));
     assert.match(readFileSync(join(reportDir, 'report.html'), 'utf8'), /Detector evaluation/);
   });

@@ -63,6 +63,10 @@ export function nidsDetectorSection(detector: NidsDetector, e: NidsEvaluation): 
       multiclassAccuracy: e.multiclassAccuracy,
       classifierArgmaxAccuracy: e.classifierArgmax.accuracy,
       flowsPerSecond: e.flowsPerSecond,
+      ...(e.seenAttacks ? { seenAttackRecall: e.seenAttacks.recall } : {}),
+      ...(e.unseenAttacks
+        ? { unseenAttackRecall: e.unseenAttacks.recall, unseenAttackNames: e.unseenAttacks.names }
+        : {}),
       ...components,
     },
     perClass: e.multiclass.perClass,
