@@ -48,7 +48,12 @@ import { type LabelledStrings, readSmsData, readUrlCsv } from '../src/detectors/
 import { evaluateLogits, type PhishEvaluation } from '../src/detectors/phishing/evaluate.js';
 import { runTextEvasion, type TextEvasionResult } from '../src/detectors/phishing/evasion/text-attack.js';
 import type { FeatureConfig, FeatureRow, PhishEvent } from '../src/detectors/phishing/features.js';
-import { figuresByLanguage, languageCounts, languageSampleWeights } from '../src/detectors/phishing/language.js';
+import {
+  figuresByLanguage,
+  languageCounts,
+  languageSampleWeights,
+  tallyLanguages,
+} from '../src/detectors/phishing/language.js';
 import { LOGISTIC_DEFAULTS, type LogisticOptions, logitOf, trainLogistic } from '../src/detectors/phishing/logistic.js';
 import { chooseThreshold, parseThresholdRule, THRESHOLD_RULES } from '../src/detectors/phishing/operating-threshold.js';
 import type { MailMessage } from '../src/detectors/phishing/parse-mail.js';
@@ -322,11 +327,8 @@ if (stages.has('nested')) {
         const innerY = inner.map((i) => trY[i] as number);
         const innerFold = stratifiedFolds(innerY, 5, outerSeed * 7 + f);
         // The procedure weighs languages by its own training part, as fitRows does.
-        const weights = languageSampleWeights(
-          inner.map((i) => (trRows[i] as FeatureRow).text),
-          innerY,
-          lw,
-        )?.weights;
+        const innerTexts = inner.map((i) => (trRows[i] as FeatureRow).text);
+        const weights = languageSampleWeights(tallyLanguages(innerTexts, innerY), innerY, lw)?.weights;
         const oof = new Float64Array(inner.length);
         for (let g = 0; g < 5; g++) {
           const fit = inner.flatMap((_, k) => (innerFold[k] === g ? [] : [k]));

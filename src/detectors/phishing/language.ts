@@ -60,17 +60,29 @@ export interface LanguageCount {
   phishing: number;
 }
 
-/** Legitimate and phishing examples per guessed language (labels: 1 phishing, 0 legitimate). */
-export function languageCounts(texts: readonly string[], labels: ArrayLike<number>): Record<string, LanguageCount> {
+export interface LanguageTally {
+  /** The guessed language of each text, in order. */
+  languages: string[];
+  /** Legitimate and phishing examples per language. */
+  counts: Record<string, LanguageCount>;
+}
+
+/** Each text's language, and the examples of each class per language (labels: 1 phishing, 0 legitimate). */
+export function tallyLanguages(texts: readonly string[], labels: ArrayLike<number>): LanguageTally {
+  const languages = texts.map((t) => guessLanguage(t));
   const counts: Record<string, LanguageCount> = {};
-  texts.forEach((text, i) => {
-    const language = guessLanguage(text);
+  languages.forEach((language, i) => {
     counts[language] ??= { legitimate: 0, phishing: 0 };
     const c = counts[language] as LanguageCount;
     if (labels[i] === 1) c.phishing++;
     else c.legitimate++;
   });
-  return counts;
+  return { languages, counts };
+}
+
+/** Legitimate and phishing examples per guessed language. */
+export function languageCounts(texts: readonly string[], labels: ArrayLike<number>): Record<string, LanguageCount> {
+  return tallyLanguages(texts, labels).counts;
 }
 
 /** Where one class is (nearly) missing: at least this many examples of one class… */
@@ -95,29 +107,21 @@ export function lopsidedLanguages(counts: Readonly<Record<string, LanguageCount>
  * language is lopsided or weight is 1.
  */
 export function languageSampleWeights(
-  texts: readonly string[],
+  tally: LanguageTally,
   labels: ArrayLike<number>,
   weight: number,
 ): { weights: Float64Array; languages: string[] } | undefined {
   if (!(weight >= 0 && weight <= 1)) throw new AegisInputError(`language weight must be in [0, 1], got ${weight}`);
   if (weight === 1) return undefined;
-  const language = texts.map((t) => guessLanguage(t));
-  const counts: Record<string, LanguageCount> = {};
-  language.forEach((code, i) => {
-    counts[code] ??= { legitimate: 0, phishing: 0 };
-    const c = counts[code] as LanguageCount;
-    if (labels[i] === 1) c.phishing++;
-    else c.legitimate++;
-  });
-  const lopsided = lopsidedLanguages(counts);
+  const lopsided = lopsidedLanguages(tally.counts);
   if (lopsided.length === 0) return undefined;
   const abundant = new Map(
     lopsided.map((code) => {
-      const c = counts[code] as LanguageCount;
+      const c = tally.counts[code] as LanguageCount;
       return [code, c.phishing > c.legitimate ? 1 : 0] as const;
     }),
   );
-  const weights = Float64Array.from(language, (code, i) => (abundant.get(code) === labels[i] ? weight : 1));
+  const weights = Float64Array.from(tally.languages, (code, i) => (abundant.get(code) === labels[i] ? weight : 1));
   return { weights, languages: lopsided };
 }
 

@@ -36,10 +36,10 @@ import {
   guessLanguage,
   LANGUAGE_NAMES,
   type LanguageCount,
-  languageCounts,
   languageSampleWeights,
   languageWarnings,
   lopsidedLanguages,
+  tallyLanguages,
 } from './language.js';
 import { type LinearModel, logitOf, sigmoid } from './logistic.js';
 import { SIGNAL_DESCRIPTIONS } from './signals.js';
@@ -85,16 +85,6 @@ function decodeFloats(text: string, length: number, where: string): Float32Array
   const out = new Float32Array(length);
   new Uint8Array(out.buffer).set(bytes);
   return out;
-}
-
-function withLanguages(
-  summary: TrainingSummary,
-  texts: readonly string[],
-  labels: ArrayLike<number>,
-  languageWeight: number,
-): TrainingSummary {
-  const languages = languageCounts(texts, labels);
-  return { ...summary, languages, warnings: [...summary.warnings, ...languageWarnings(languages, languageWeight)] };
 }
 
 /** A verdict, with a caveat when the message's language was (nearly) one-class in training. */
@@ -175,25 +165,30 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
     rows: readonly FeatureRow[],
     labels: ArrayLike<number>,
     options: PhishTrainOptions = {},
-  ): { options: PhishTrainOptions; languageWeight: number; reweightedLanguages: string[] } {
+  ): {
+    options: PhishTrainOptions;
+    languageWeight: number;
+    reweightedLanguages: string[];
+    /** Examples per guessed language (mail and SMS modes). */
+    languages?: Record<string, LanguageCount>;
+  } {
     const monotone = options.monotone ?? PHISH_TRAIN_DEFAULTS.monotone;
     const indicators = monotone ? this.featurizer.indicatorIndices : [];
     const training = indicators.length > 0 ? { nonNegativeDense: indicators, ...options.training } : options.training;
+    const withIndicators = { ...options, ...(training ? { training } : {}) };
     // Language is a collection artefact the text model can learn (./language.ts); URLs have none.
-    const languageWeight = this.mode === 'url' ? 1 : (options.languageWeight ?? PHISH_TRAIN_DEFAULTS.languageWeight);
-    const reweighted = languageSampleWeights(
+    if (this.mode === 'url') return { options: withIndicators, languageWeight: 1, reweightedLanguages: [] };
+    const languageWeight = options.languageWeight ?? PHISH_TRAIN_DEFAULTS.languageWeight;
+    const tally = tallyLanguages(
       rows.map((r) => r.text),
       labels,
-      languageWeight,
     );
+    const reweighted = languageSampleWeights(tally, labels, languageWeight);
     return {
-      options: {
-        ...options,
-        ...(training ? { training } : {}),
-        ...(reweighted ? { sampleWeights: reweighted.weights } : {}),
-      },
+      options: reweighted ? { ...withIndicators, sampleWeights: reweighted.weights } : withIndicators,
       languageWeight,
       reweightedLanguages: reweighted?.languages ?? [],
+      languages: tally.counts,
     };
   }
 
@@ -201,20 +196,16 @@ export class PhishingDetector implements TrainableDetector<PhishEvent, number> {
   fitRows(rows: readonly FeatureRow[], labels: ArrayLike<number>, options: PhishTrainOptions = {}): TrainingSummary {
     const resolved = this.trainingOptions(rows, labels, options);
     const fitted = calibratedLogistic(rows, labels, this.featurizer.hasher.buckets, resolved.options, this.name);
-    const { languageWeight, reweightedLanguages } = resolved;
-    const summary =
-      this.mode === 'url'
-        ? fitted.summary
-        : {
-            ...withLanguages(
-              fitted.summary,
-              rows.map((r) => r.text),
-              labels,
-              languageWeight,
-            ),
-            languageWeight,
-            reweightedLanguages,
-          };
+    const { languageWeight, reweightedLanguages, languages } = resolved;
+    const summary: TrainingSummary = languages
+      ? {
+          ...fitted.summary,
+          languages,
+          warnings: [...fitted.summary.warnings, ...languageWarnings(languages, languageWeight)],
+          languageWeight,
+          reweightedLanguages,
+        }
+      : fitted.summary;
     this.model = fitted.model;
     this.meta = { ...this.meta, threshold: fitted.threshold, targetFpr: fitted.targetFpr, training: summary };
     return summary;

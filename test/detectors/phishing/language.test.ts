@@ -9,6 +9,7 @@ import {
   languageCounts,
   languageSampleWeights,
   languageWarnings,
+  tallyLanguages,
 } from '../../../src/detectors/phishing/language.js';
 import { PhishingDetector } from '../../../src/detectors/phishing/phishing-detector.js';
 import { phishNotes } from '../../../src/detectors/phishing/report.js';
@@ -89,7 +90,7 @@ describe('language sample weights', () => {
   it('weigh the abundant class of a lopsided language, in either direction, and nothing else', () => {
     const texts = [...Array(30).fill(en), ...Array(10).fill(en), ...Array(25).fill(de), ...Array(22).fill(it_), it_];
     const labels = [...Array(30).fill(0), ...Array(10).fill(1), ...Array(25).fill(1), ...Array(22).fill(0), 1];
-    const result = languageSampleWeights(texts, labels, 0.1);
+    const result = languageSampleWeights(tallyLanguages(texts, labels), labels, 0.1);
     assert.deepEqual(result?.languages, ['de', 'it']);
     const weights = Array.from(result?.weights ?? []);
     assert.deepEqual(weights.slice(0, 40), Array(40).fill(1));
@@ -101,9 +102,13 @@ describe('language sample weights', () => {
   it('are undefined at weight 1 or without a lopsided language, and refuse a weight outside [0, 1]', () => {
     const texts = [...Array(30).fill(en), ...Array(25).fill(de)];
     const labels = [...Array(30).fill(0), ...Array(25).fill(1)];
-    assert.equal(languageSampleWeights(texts, labels, 1), undefined);
-    assert.equal(languageSampleWeights(texts.slice(0, 30), labels.map((_, i) => i % 2).slice(0, 30), 0.1), undefined);
-    assert.throws(() => languageSampleWeights(texts, labels, 1.5), /language weight must be in \[0, 1\], got 1.5/);
+    assert.equal(languageSampleWeights(tallyLanguages(texts, labels), labels, 1), undefined);
+    const english = labels.map((_, i) => i % 2).slice(0, 30);
+    assert.equal(languageSampleWeights(tallyLanguages(texts.slice(0, 30), english), english, 0.1), undefined);
+    assert.throws(
+      () => languageSampleWeights(tallyLanguages(texts, labels), labels, 1.5),
+      /language weight must be in \[0, 1\], got 1.5/,
+    );
   });
 });
 
